@@ -1,0 +1,250 @@
+"""One place that decides every setting of the series.
+
+Each notebook starts with ``settings = config.load()`` and prints it, so a learner
+always sees which data, image size, epochs and weights a run used. Settings come from
+a *preset* (``smoke``, ``cpu``, ``gpu``) chosen by ``ENSEMBLE_PRESET`` and can each be
+overridden by an environment variable; the names below are an interface that other
+tools rely on, so they never change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+PRESET_VARIABLE = "ENSEMBLE_PRESET"
+PRESET_NAMES = ("smoke", "cpu", "gpu")
+
+#: The defaults of each preset. ``data_dir=None`` means "the generated demo dataset".
+PRESETS: dict[str, dict] = {
+    "smoke": {"image_size": 64, "epochs": 2, "weights": "none", "batch_size": 32,
+              "max_per_class": None, "demo_data": True},
+    "cpu": {"image_size": 128, "epochs": 15, "weights": "imagenet", "batch_size": 32,
+            "max_per_class": None, "demo_data": False},
+    "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,
+            "max_per_class": None, "demo_data": False},
+}
+
+#: The environment variables, one per setting.
+VARIABLES = {
+    "data_dir": "ENSEMBLE_DATA_DIR",
+    "artifacts_root": "ENSEMBLE_ARTIFACTS_DIR",
+    "image_size": "ENSEMBLE_IMAGE_SIZE",
+    "epochs": "ENSEMBLE_EPOCHS",
+    "batch_size": "ENSEMBLE_BATCH_SIZE",
+    "weights": "ENSEMBLE_WEIGHTS",
+    "max_per_class": "ENSEMBLE_MAX_PER_CLASS",
+    "seed": "ENSEMBLE_SEED",
+}
+DEFAULT_SEED = 42
+MIN_IMAGE_SIZE = 32
+WEIGHT_CHOICES = ("imagenet", "none")
+
+
+def project_root() -> Path:
+    """The repository folder (where ``pyproject.toml`` is), else the current folder."""
+    candidate = Path(__file__).resolve().parent.parent
+    return candidate if (candidate / "pyproject.toml").exists() else Path.cwd()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a run. ``run_dir`` holds all artifacts of exactly these settings."""
+
+    preset: str
+    data_dir: Path | None  # None: the generated demo dataset
+    artifacts_root: Path
+    image_size: int
+    epochs: int
+    batch_size: int
+    weights: str  # "imagenet" or "none"
+    max_per_class: int | None
+    seed: int
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    overrides: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def keras_weights(self) -> str | None:
+        """The ``weights=`` argument for ``keras.applications`` models."""
+        return "imagenet" if self.weights == "imagenet" else None
+
+    @property
+    def uses_demo_data(self) -> bool:
+        return self.data_dir is None
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.image_size, self.image_size, 3)
+
+    @property
+    def run_name(self) -> str:
+        """A readable folder name: runs with different data-affecting settings never mix."""
+        data_tag = "demo" if self.data_dir is None else self.data_dir.name.replace(" ", "_")
+        name = f"{self.preset}-{data_tag}-{self.image_size}px-{self.weights}-seed{self.seed}"
+        if self.max_per_class:
+            name += f"-max{self.max_per_class}"
+        return name
+
+    @property
+    def run_dir(self) -> Path:
+        return self.artifacts_root / self.run_name
+
+    @property
+    def demo_data_dir(self) -> Path:
+        """Where the generated demo dataset lives (shared by every run that uses it)."""
+        return self.artifacts_root / "demo_data" / "natural_images"
+
+    def path(self, *parts: str) -> Path:
+        """A path inside this run's artifacts folder, with its parent folder created."""
+        target = self.run_dir.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def fingerprint(self) -> dict:
+        """The settings that make artifacts comparable; recorded beside every artifact."""
+        return {
+            "preset": self.preset,
+            "data_dir": "demo" if self.data_dir is None else str(self.data_dir),
+            "image_size": self.image_size,
+            "weights": self.weights,
+            "seed": self.seed,
+            "max_per_class": self.max_per_class,
+            "val_fraction": self.val_fraction,
+            "test_fraction": self.test_fraction,
+        }
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out.pop("overrides")
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in out.items()}
+
+    def __str__(self) -> str:
+        rows = [("preset", self.preset)]
+        rows.append(("data", "generated demo dataset" if self.data_dir is None else str(self.data_dir)))
+        rows += [(name, getattr(self, name)) for name in
+                 ("image_size", "epochs", "batch_size", "weights", "max_per_class", "seed")]
+        rows.append(("artifacts", str(self.run_dir)))
+        width = max(len(k) for k, _ in rows)
+        lines = [f"{k:<{width}} : {v}" + ("   (from environment)" if k in self.overrides else "")
+                 for k, v in rows]
+        return "\n".join(lines)
+
+
+def _int_from_env(env: dict, name: str, minimum: int, allow_none: bool = False) -> int | None:
+    variable = VARIABLES[name]
+    raw = env[variable].strip()
+    if allow_none and raw.lower() in ("", "none", "all", "0"):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        hint = " (or 'none' for all images)" if allow_none else ""
+        raise ValueError(f"{variable}={raw!r} is not a whole number; use an integer >= {minimum}{hint}.") from None
+    if value < minimum:
+        raise ValueError(f"{variable}={value} is too small; use an integer >= {minimum}.")
+    return value
+
+
+def _resolve_path(raw: str) -> Path:
+    """Resolve a user path. A relative path that does not exist from the current folder is
+    tried from the project root too, because Jupyter kernels run inside ``notebooks/``."""
+    path = Path(raw).expanduser()
+    if path.is_absolute():
+        return path
+    if not path.exists() and (project_root() / path).exists():
+        return (project_root() / path).resolve()
+    return path.resolve()
+
+
+def detect_preset() -> str:
+    """``gpu`` when TensorFlow sees a GPU, else ``cpu``."""
+    import tensorflow as tf
+
+    return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+
+
+def load(env: dict | None = None) -> Settings:
+    """Build the settings from the preset and the ``ENSEMBLE_*`` environment variables.
+
+    Raises ``ValueError`` naming the variable and the allowed values for any bad value.
+    """
+    env = dict(os.environ if env is None else env)
+    preset = env.get(PRESET_VARIABLE, "auto").strip().lower() or "auto"
+    if preset == "auto":
+        preset = detect_preset()
+    if preset not in PRESETS:
+        raise ValueError(f"{PRESET_VARIABLE}={preset!r} is not a preset; "
+                         f"choose one of: auto, {', '.join(PRESET_NAMES)}.")
+    defaults = PRESETS[preset]
+    given = {name for name, var in VARIABLES.items() if env.get(var, "").strip()}
+
+    if "weights" in given:
+        weights = env[VARIABLES["weights"]].strip().lower()
+        if weights not in WEIGHT_CHOICES:
+            raise ValueError(f"{VARIABLES['weights']}={weights!r} is not allowed; "
+                             f"choose one of: {', '.join(WEIGHT_CHOICES)}.")
+    else:
+        weights = defaults["weights"]
+
+    if "data_dir" in given:
+        data_dir = _resolve_path(env[VARIABLES["data_dir"]])
+    elif defaults["demo_data"]:
+        data_dir = None
+    else:
+        data_dir = project_root() / "data"
+
+    artifacts_root = (_resolve_path(env[VARIABLES["artifacts_root"]]) if "artifacts_root" in given
+                      else project_root() / "artifacts")
+
+    return Settings(
+        preset=preset,
+        data_dir=data_dir,
+        artifacts_root=artifacts_root,
+        image_size=(_int_from_env(env, "image_size", MIN_IMAGE_SIZE) if "image_size" in given
+                    else defaults["image_size"]),
+        epochs=_int_from_env(env, "epochs", 1) if "epochs" in given else defaults["epochs"],
+        batch_size=(_int_from_env(env, "batch_size", 1) if "batch_size" in given
+                    else defaults["batch_size"]),
+        weights=weights,
+        max_per_class=(_int_from_env(env, "max_per_class", 3, allow_none=True)
+                       if "max_per_class" in given else defaults["max_per_class"]),
+        seed=_int_from_env(env, "seed", 0) if "seed" in given else DEFAULT_SEED,
+        overrides=tuple(sorted(given)),
+    )
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow in one call.
+
+    The original tutorial wrote ``random.seed = 1``: that *replaces* the function
+    ``random.seed`` with the number 1 and seeds nothing. ``keras.utils.set_random_seed``
+    calls ``random.seed``, ``np.random.seed`` and ``tf.random.set_seed`` for us.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+def get_strategy():
+    """``MirroredStrategy`` over all GPUs (or logical CPUs) when there is more than one,
+    else the default strategy, so model-building code runs unchanged on any machine."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy([d.name for d in gpus])
+    cpus = tf.config.list_logical_devices("CPU")
+    if not gpus and len(cpus) > 1:
+        return tf.distribute.MirroredStrategy([d.name for d in cpus])
+    return tf.distribute.get_strategy()
+
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    """Write JSON to a temporary file, then rename: a killed kernel never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,449 @@
+"""The dataset: find it, download it, scan it, split it once, and serve it with ``tf.data``.
+
+Command line::
+
+    python -m helpers.data describe   # classes, counts, skipped files, split sizes
+    python -m helpers.data download   # fetch the Kaggle dataset with kagglehub
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import socket
+import sys
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from helpers import config
+from helpers.config import Settings
+
+KAGGLE_DATASET = "prasunroy/natural-images"
+KAGGLE_VERSION = 1  # pinned, so every learner trains on the same files
+KAGGLE_URL = f"https://www.kaggle.com/datasets/{KAGGLE_DATASET}"
+CLASS_NAMES = ("airplane", "car", "cat", "dog", "flower", "fruit", "motorbike", "person")
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif"}
+#: Formats that both Pillow (scan) and ``tf.io.decode_image`` (training) read.
+DECODABLE_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "MPO"}
+MANIFEST_COLUMNS = ("path", "label", "split", "bytes")
+
+
+class DatasetError(ValueError):
+    """A problem with the dataset on disk; the message says which file or folder and the fix."""
+
+
+# --------------------------------------------------------------------------- locate / download
+def how_to_get_the_data(target: Path) -> str:
+    return (f"Get the Natural Images dataset in one of two ways:\n"
+            f"  1. python -m helpers.data download   (uses kagglehub; puts it in {target})\n"
+            f"  2. download it by hand from {KAGGLE_URL}, unzip it, and point "
+            f"ENSEMBLE_DATA_DIR at the folder that holds the class folders (or any parent of it).\n"
+            f"For a demo without the real data, use ENSEMBLE_PRESET=smoke (generated images).")
+
+
+def _image_files_in(folder: Path) -> bool:
+    return any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir() if p.is_file())
+
+
+def _looks_like_root(folder: Path) -> bool:
+    subfolders = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))]
+    return sum(_image_files_in(p) for p in subfolders) >= 2
+
+
+def locate_dataset(path: Path, max_depth: int = 3) -> Path:
+    """Return the folder that holds the class folders: ``path`` itself or a folder below it.
+
+    Kaggle's zip unpacks to ``natural_images/`` and kagglehub to ``.../natural_images/``
+    inside ``data/``; both are found from any parent folder.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise DatasetError(f"Dataset folder not found: {path}\n" + how_to_get_the_data(path))
+    looked = []
+    frontier = [path]
+    for _ in range(max_depth + 1):
+        found = [f for f in frontier if _looks_like_root(f)]
+        looked += frontier
+        if found:
+            # Prefer the canonical name when several candidates exist (e.g. data/ and natural_images/).
+            found.sort(key=lambda f: (f.name != "natural_images", len(f.parts), str(f)))
+            return found[0]
+        frontier = [c for f in frontier for c in sorted(f.iterdir())
+                    if c.is_dir() and not c.name.startswith(".")]
+    shown = ", ".join(str(p) for p in looked[:6]) + (" ..." if len(looked) > 6 else "")
+    raise DatasetError(f"No class folders with images found in {path} (looked in: {shown}).\n"
+                       + how_to_get_the_data(path))
+
+
+def _kaggle_reachable(timeout: float = 5.0) -> bool:
+    try:
+        with socket.create_connection(("www.kaggle.com", 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def download(target: Path, timeout: float = 5.0) -> Path:
+    """Download the pinned dataset version with kagglehub into ``target``; fail fast offline."""
+    target = Path(target)
+    if not _kaggle_reachable(timeout):
+        raise DatasetError(
+            f"Cannot reach www.kaggle.com (no internet connection?), so the download was not started.\n"
+            f"Download {KAGGLE_URL} by hand on a machine that is online, unzip it into {target}, "
+            f"or set ENSEMBLE_DATA_DIR to where it is.")
+    import kagglehub
+
+    handle = f"{KAGGLE_DATASET}/versions/{KAGGLE_VERSION}"
+    target.mkdir(parents=True, exist_ok=True)
+    downloaded = kagglehub.dataset_download(handle, output_dir=str(target))
+    return locate_dataset(Path(downloaded))
+
+
+# --------------------------------------------------------------------------- scan
+@dataclass
+class Scan:
+    """What is on disk: readable images per class, and every file skipped with the reason."""
+
+    root: Path
+    files: dict[str, list[Path]]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def class_names(self) -> list[str]:
+        return sorted(self.files)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {name: len(self.files[name]) for name in self.class_names}
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def skipped_summary(self) -> dict[str, int]:
+        return dict(Counter(reason.split(":")[0] for _, reason in self.skipped))
+
+    def __str__(self) -> str:
+        lines = [f"Dataset: {self.root}", f"{len(self.files)} classes, {self.total} images"]
+        lines += [f"  {name:<10} {count:>5}" for name, count in self.counts.items()]
+        lines.append(f"Skipped {len(self.skipped)} file(s)" + (":" if self.skipped else "."))
+        for reason, count in sorted(self.skipped_summary().items()):
+            lines.append(f"  {count:>4} x {reason}")
+        for path, reason in self.skipped[:10]:
+            lines.append(f"       {path.relative_to(self.root)} ({reason})")
+        if len(self.skipped) > 10:
+            lines.append(f"       ... and {len(self.skipped) - 10} more")
+        return "\n".join(lines)
+
+
+def check_image(path: Path) -> str | None:
+    """Return why ``path`` cannot be used as a training image, or None when it can.
+
+    Decoding at reduced size (``draft``) is fast and still catches truncated JPEGs, so a
+    bad file is reported here instead of crashing a training loop halfway through an epoch.
+    """
+    from PIL import Image
+
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        return "not an image file"
+    if path.stat().st_size == 0:
+        return "empty file (0 bytes)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                if image.format not in DECODABLE_FORMATS:
+                    return f"unsupported format: {image.format} (use JPEG or PNG)"
+                image.draft("RGB", (64, 64))
+                image.load()
+    except Exception as error:  # Pillow raises many types for broken files
+        return f"cannot be decoded: {type(error).__name__}: {error}"
+    return None
+
+
+def scan(data_dir: Path, check: bool = True) -> Scan:
+    """List the images of each class and skip (and report) everything unusable.
+
+    Hidden folders and, when the eight Natural Images classes are all present, folders
+    with other names are ignored and reported. A class left without images is an error.
+    """
+    root = locate_dataset(Path(data_dir))
+    skipped: list[tuple[Path, str]] = []
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    names = {p.name for p in folders}
+    canonical = set(CLASS_NAMES) <= names
+    files: dict[str, list[Path]] = {}
+    for folder in folders:
+        if folder.name.startswith((".", "_")) or (canonical and folder.name not in CLASS_NAMES):
+            skipped.append((folder, "folder ignored: not a class folder"))
+            continue
+        kept = []
+        for path in sorted(folder.iterdir()):
+            if path.is_dir():
+                skipped.append((path, "folder ignored: nested folder"))
+                continue
+            reason = check_image(path) if check else (
+                None if path.suffix.lower() in IMAGE_SUFFIXES else "not an image file")
+            if reason:
+                skipped.append((path, reason))
+            else:
+                kept.append(path)
+        if not kept:
+            raise DatasetError(f"Class folder {folder} has no readable images. Add images to it "
+                               f"or remove the folder (skipped there: "
+                               f"{sum(1 for p, _ in skipped if p.parent == folder)} file(s)).")
+        files[folder.name] = kept
+    return Scan(root=root, files=files, skipped=skipped)
+
+
+# --------------------------------------------------------------------------- split
+@dataclass
+class Split:
+    """The fixed train / validation / test assignment of every image, from the manifest."""
+
+    root: Path
+    class_names: list[str]
+    rows: list[dict]
+    manifest: Path
+
+    def files(self, split: str) -> list[Path]:
+        return [self.root / r["path"] for r in self.rows if r["split"] == split]
+
+    def labels(self, split: str) -> np.ndarray:
+        index = {name: i for i, name in enumerate(self.class_names)}
+        return np.array([index[r["label"]] for r in self.rows if r["split"] == split], dtype="int32")
+
+    def sizes(self) -> dict[str, dict[str, int]]:
+        """Images per class in each split."""
+        table = {s: dict.fromkeys(self.class_names, 0) for s in ("train", "val", "test")}
+        for r in self.rows:
+            table[r["split"]][r["label"]] += 1
+        return table
+
+    def __str__(self) -> str:
+        sizes = self.sizes()
+        lines = [f"{'class':<10} {'train':>6} {'val':>6} {'test':>6}"]
+        for name in self.class_names:
+            lines.append(f"{name:<10} " + " ".join(f"{sizes[s][name]:>6}" for s in sizes))
+        lines.append(f"{'total':<10} " + " ".join(f"{sum(sizes[s].values()):>6}" for s in sizes))
+        return "\n".join(lines)
+
+
+def assign_splits(counts: dict[str, int], val_fraction: float, test_fraction: float,
+                  seed: int) -> dict[str, list[str]]:
+    """Stratified assignment: per class, shuffle with the seed and cut at the fractions.
+
+    Every class gets at least one image in each split (scikit-learn's stratified split
+    cannot promise that for tiny classes), or a clear error when it has fewer than three.
+    """
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name in sorted(counts):
+        n = counts[name]
+        n_val = max(1, int(round(n * val_fraction)))
+        n_test = max(1, int(round(n * test_fraction)))
+        if n - n_val - n_test < 1:
+            raise DatasetError(f"Class '{name}' has {n} image(s); at least 3 are needed to put one "
+                               f"in each of train, validation and test. Add images to it.")
+        labels = ["test"] * n_test + ["val"] * n_val + ["train"] * (n - n_val - n_test)
+        out[name] = list(rng.permutation(labels))
+    return out
+
+
+def _subsample(scan_result: Scan, max_per_class: int | None, seed: int) -> dict[str, list[Path]]:
+    if not max_per_class:
+        return scan_result.files
+    rng = np.random.default_rng(seed)
+    return {name: sorted(rng.choice(np.array(paths, dtype=object), size=max_per_class, replace=False))
+            if len(paths) > max_per_class else paths
+            for name, paths in scan_result.files.items()}
+
+
+def _manifest_rows(scan_result: Scan, settings: Settings) -> list[dict]:
+    files = _subsample(scan_result, settings.max_per_class, settings.seed)
+    assignment = assign_splits({n: len(p) for n, p in files.items()},
+                               settings.val_fraction, settings.test_fraction, settings.seed)
+    rows = []
+    for name in sorted(files):
+        for path, split in zip(files[name], assignment[name]):
+            rows.append({"path": path.relative_to(scan_result.root).as_posix(), "label": name,
+                         "split": split, "bytes": path.stat().st_size})
+    return rows
+
+
+def write_manifest(path: Path, rows: list[dict]) -> None:
+    import os
+
+    tmp = path.with_name(path.name + ".partial")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def read_manifest(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [dict(r, bytes=int(r["bytes"])) for r in csv.DictReader(handle)]
+
+
+def dataset_root(settings: Settings) -> Path:
+    """The folder with the class folders, generating the demo dataset when needed."""
+    if settings.uses_demo_data:
+        from helpers import demo
+
+        return demo.ensure_demo_dataset(settings.demo_data_dir, seed=config.DEFAULT_SEED)
+    return locate_dataset(settings.data_dir)
+
+
+def load_split(settings: Settings, scan_result: Scan | None = None) -> Split:
+    """The split of this run: read from ``split.csv`` if it exists, else made once and saved.
+
+    If files listed in the manifest are gone or changed size, a ``DatasetError`` says how
+    many and how to start over, instead of training on a different split silently.
+    """
+    root = scan_result.root if scan_result else dataset_root(settings)
+    manifest = settings.path("split.csv")
+    if manifest.exists():
+        rows = read_manifest(manifest)
+        changed = [r["path"] for r in rows
+                   if not (root / r["path"]).is_file() or (root / r["path"]).stat().st_size != r["bytes"]]
+        if changed:
+            raise DatasetError(
+                f"The dataset changed since the split was saved in {manifest}: {len(changed)} file(s) "
+                f"missing or modified (e.g. {changed[0]}). Restore them, or delete {manifest} (and the "
+                f"models in {settings.run_dir}) to split again and retrain.")
+    else:
+        rows = _manifest_rows(scan_result or scan(root), settings)
+        write_manifest(manifest, rows)
+        config.write_json_atomic(settings.path("settings.json"), settings.fingerprint())
+    class_names = sorted({r["label"] for r in rows})
+    return Split(root=root, class_names=class_names, rows=rows, manifest=manifest)
+
+
+# --------------------------------------------------------------------------- tf.data
+def decode_and_resize(path, image_size: int):
+    """Read one file as RGB (grayscale, PNG alpha and CMYK become 3 channels), resize it,
+    and keep raw 0-255 values as uint8: every model does its own preprocessing."""
+    import tensorflow as tf
+
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image = tf.image.resize(image, (image_size, image_size), antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+
+def make_dataset(files: list[Path], labels: np.ndarray, image_size: int, batch_size: int,
+                 training: bool, seed: int = 0):
+    """A batched ``tf.data`` pipeline of (float32 0-255 images, int labels).
+
+    Decoded images are cached in memory (the uint8 copy is 4x smaller than float32).
+    Only the training pipeline is shuffled; evaluation pipelines keep file order, so
+    predictions line up with ``labels`` and with the file list.
+    """
+    import tensorflow as tf
+
+    paths = tf.constant([str(p) for p in files])
+    ds = tf.data.Dataset.from_tensor_slices((paths, np.asarray(labels, dtype="int32")))
+    ds = ds.map(lambda p, y: (decode_and_resize(p, image_size), y),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).cache()
+    if training:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+@dataclass
+class Data:
+    """Everything a notebook needs to train or evaluate: pipelines, labels, files, classes."""
+
+    split: Split
+    train: object
+    val: object
+    test: object
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.split.class_names
+
+    def labels(self, split: str) -> np.ndarray:
+        return self.split.labels(split)
+
+    def files(self, split: str) -> list[Path]:
+        return self.split.files(split)
+
+
+def load_data(settings: Settings) -> Data:
+    """The three pipelines of this run's fixed split (training shuffled, the others not)."""
+    split = load_split(settings)
+
+    def pipeline(name: str, training: bool):
+        return make_dataset(split.files(name), split.labels(name), settings.image_size,
+                            settings.batch_size, training=training, seed=settings.seed)
+
+    return Data(split=split, train=pipeline("train", True), val=pipeline("val", False),
+                test=pipeline("test", False))
+
+
+def augmentation(seed: int | None = None):
+    """Random augmentation as Keras layers, placed *inside* a model so it is only active
+    in ``fit`` (Keras layers of this kind do nothing at inference).
+
+    Translation by up to 20% as in the original tutorial. Horizontal instead of vertical
+    flips: an upside-down car or person never occurs in the test photos, so vertical flips
+    teach the model about images it will never see, while a mirrored car is still a car.
+    """
+    import keras
+
+    return keras.Sequential([
+        keras.layers.RandomTranslation(0.2, 0.2, fill_mode="reflect", seed=seed),
+        keras.layers.RandomFlip("horizontal", seed=seed),
+    ], name="augmentation")
+
+
+def image_sizes(files: list[Path]) -> np.ndarray:
+    """(width, height) of each image, read from the headers only (fast)."""
+    from PIL import Image
+
+    sizes = []
+    for path in files:
+        with Image.open(path) as image:
+            sizes.append(image.size)
+    return np.array(sizes)
+
+
+# --------------------------------------------------------------------------- command line
+def describe(settings: Settings) -> str:
+    """The dataset summary printed by ``python -m helpers.data describe``."""
+    root = dataset_root(settings)
+    result = scan(root)
+    split = load_split(settings, result)
+    return f"{settings}\n\n{result}\n\nSplit ({split.manifest}):\n{split}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.data", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["describe", "download"])
+    parser.add_argument("--target", type=Path, default=None,
+                        help="download folder (default: ENSEMBLE_DATA_DIR or ./data)")
+    args = parser.parse_args(argv)
+    try:
+        settings = config.load()
+        if args.command == "describe":
+            print(describe(settings))
+        else:
+            target = args.target or settings.data_dir or config.project_root() / "data"
+            print(f"Downloading {KAGGLE_DATASET} (version {KAGGLE_VERSION}) into {target} ...")
+            print(f"Done: {download(target)}")
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Ensembles of the three members: the weighted-average layer, the combiners, and fitting
+combiners on the members' cached outputs.
+
+A *combiner* is a small Keras model that maps the members' class probabilities (one
+``(classes,)`` input per member) to the ensemble's class probabilities. An *ensemble* is
+one Keras model from raw images to probabilities: the frozen members, then a combiner.
+Because frozen members give the same outputs every epoch, a combiner is fitted on their
+cached outputs and then placed on top of them unchanged.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+from scipy import optimize
+
+from helpers.config import Settings
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class WeightedAverage(keras.layers.Layer):
+    """Weighted **sum** of member probabilities, with one trainable logit per member.
+
+    The weights are ``softmax(logits)``: positive and summing to one, so the output of
+    probability vectors is again a probability vector. The original tutorial took the
+    *mean* of the weighted inputs, dividing by the member count a second time (its outputs
+    summed to 1/3), and then needed an extra Dense layer to repair that.
+    """
+
+    def __init__(self, initial_logits=(1.0, 2.0, 3.0), **kwargs):
+        super().__init__(**kwargs)
+        self.initial_logits = [float(v) for v in initial_logits]
+
+    def build(self, input_shape):
+        if len(input_shape) != len(self.initial_logits):
+            raise ValueError(f"WeightedAverage got {len(input_shape)} inputs but "
+                             f"{len(self.initial_logits)} initial logits.")
+        self.logits = self.add_weight(
+            name="logits", shape=(len(self.initial_logits),),
+            initializer=keras.initializers.Constant(self.initial_logits), trainable=True)
+
+    def call(self, inputs):
+        stacked = ops.stack(inputs, axis=-1)  # (batch, classes, members)
+        return ops.sum(stacked * ops.softmax(self.logits), axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def member_weights(self) -> np.ndarray:
+        """The normalised weights, one per member."""
+        return np.asarray(ops.convert_to_numpy(ops.softmax(self.logits)))
+
+    def get_config(self):
+        return {**super().get_config(), "initial_logits": self.initial_logits}
+
+
+# --------------------------------------------------------------------------- combiners
+def _member_inputs(n_members: int, n_classes: int) -> list:
+    return [keras.Input(shape=(n_classes,), name=f"member_{i}") for i in range(n_members)]
+
+
+def concatenation_combiner(n_members: int, n_classes: int, name: str = "concatenation_head"):
+    """The original's concatenation: member outputs side by side, Dropout 0.5, Dense softmax."""
+    inputs = _member_inputs(n_members, n_classes)
+    x = keras.layers.Concatenate()(inputs)
+    x = keras.layers.Dropout(0.5)(x)
+    return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(x), name=name)
+
+
+def average_combiner(n_members: int, n_classes: int, name: str = "average_head"):
+    """Soft voting: the plain mean of member probabilities. Nothing to train."""
+    inputs = _member_inputs(n_members, n_classes)
+    return keras.Model(inputs, keras.layers.Average()(inputs), name=name)
+
+
+def average_dense_combiner(n_members: int, n_classes: int, name: str = "average_dense_head"):
+    """The original's 'average' variant: mean, Dense(16, relu), Dropout 0.3, Dense softmax."""
+    inputs = _member_inputs(n_members, n_classes)
+    x = keras.layers.Average()(inputs)
+    x = keras.layers.Dense(16, activation="relu")(x)
+    x = keras.layers.Dropout(0.3)(x)
+    return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(x), name=name)
+
+
+def weighted_average_combiner(n_classes: int, initial_logits=(1.0, 2.0, 3.0),
+                              name: str = "weighted_average_head"):
+    """The learned weighted average, starting from the original's weights 1, 2, 3."""
+    inputs = _member_inputs(len(initial_logits), n_classes)
+    layer = WeightedAverage(initial_logits, name="weighted_average")
+    return keras.Model(inputs, layer(inputs), name=name)
+
+
+def ensemble_model(members: list, combiner: keras.Model, settings: Settings, name: str):
+    """One model from raw images to probabilities: frozen members, then the combiner."""
+    from helpers.models import image_input
+
+    for member in members:
+        member.trainable = False
+    images = image_input(settings)
+    outputs = [member(images, training=False) for member in members]
+    return keras.Model(images, combiner(outputs), name=name)
+
+
+# --------------------------------------------------------------------------- fitting
+def stratified_holdout(labels: np.ndarray, fraction: float = 0.25, seed: int = 0) -> np.ndarray:
+    """Boolean mask of a stratified holdout (at least one image per class when possible),
+    used for early stopping while fitting a combiner on the validation split."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(labels), dtype=bool)
+    for cls in np.unique(labels):
+        index = rng.permutation(np.flatnonzero(labels == cls))
+        if len(index) >= 2:
+            mask[index[:max(1, int(round(len(index) * fraction)))]] = True
+    return mask
+
+
+def fit_combiner(combiner: keras.Model, member_probs: list[np.ndarray], labels: np.ndarray,
+                 seed: int = 0, learning_rate: float = 1e-2, max_epochs: int = 300,
+                 patience: int = 20, verbose: int = 0):
+    """Fit a combiner on cached member outputs of the **validation** split.
+
+    A stratified quarter of it is held out for early stopping; the best weights are kept.
+    Returns the Keras history (empty for combiners with nothing to train).
+    """
+    if not combiner.trainable_weights:
+        return None
+    holdout = stratified_holdout(labels, seed=seed)
+    combiner.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                     loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                         restore_best_weights=True)
+    return combiner.fit([p[~holdout] for p in member_probs], labels[~holdout],
+                        validation_data=([p[holdout] for p in member_probs], labels[holdout]),
+                        epochs=max_epochs, batch_size=32, callbacks=[stop], verbose=verbose)
+
+
+def fit_simplex_weights(member_probs: list[np.ndarray], labels: np.ndarray) -> np.ndarray:
+    """Member weights on the simplex (non-negative, summing to one) that minimise the
+    log-loss of the weighted sum, found with scipy's SLSQP."""
+    stacked = np.stack(member_probs, axis=-1)  # (n, classes, members)
+    picked = stacked[np.arange(len(labels)), labels]  # (n, members): prob of the true class
+
+    def nll(w):
+        return -np.mean(np.log(np.clip(picked @ w, 1e-12, None)))
+
+    m = stacked.shape[-1]
+    result = optimize.minimize(nll, np.full(m, 1.0 / m), method="SLSQP", bounds=[(0.0, 1.0)] * m,
+                               constraints=[{"type": "eq", "fun": lambda w: np.sum(w) - 1.0}])
+    weights = np.clip(result.x, 0.0, None)
+    return weights / weights.sum()

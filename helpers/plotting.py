@@ -1,0 +1,154 @@
+"""The series' figures. Each function returns the matplotlib figure and saves it when
+given ``save_to``, so notebooks stay one line per plot."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+
+
+def _finish(fig, save_to: Path | None):
+    fig.tight_layout()
+    if save_to is not None:
+        Path(save_to).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(save_to, dpi=120, bbox_inches="tight")
+    return fig
+
+
+def sample_per_class(files_by_class: dict[str, list[Path]], image_size: int = 128, seed: int = 0,
+                     save_to: Path | None = None):
+    """One random image of each class, read with OpenCV.
+
+    OpenCV returns pixels in BGR order; matplotlib expects RGB, so we convert (the original
+    converted with ``COLOR_BGRA2RGB`` although ``imread`` returns 3 channels).
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    names = sorted(files_by_class)
+    cols = min(4, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, name in zip(axes.ravel(), names):
+        path = files_by_class[name][rng.integers(len(files_by_class[name]))]
+        bgr = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
+        ax.imshow(cv2.cvtColor(cv2.resize(bgr, (image_size, image_size)), cv2.COLOR_BGR2RGB))
+        ax.set_title(name)
+    return _finish(fig, save_to)
+
+
+def class_counts(counts: dict[str, int], title: str = "Images per class", save_to: Path | None = None):
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    bars = ax.bar(list(counts), list(counts.values()), color="tab:blue")
+    ax.bar_label(bars)
+    ax.set_ylabel("images")
+    ax.set_title(title)
+    ax.tick_params(axis="x", rotation=30)
+    return _finish(fig, save_to)
+
+
+def image_size_spread(sizes: np.ndarray, save_to: Path | None = None):
+    """Scatter of widths and heights, and a histogram of aspect ratios."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    left.scatter(sizes[:, 0], sizes[:, 1], s=6, alpha=0.4)
+    left.set(xlabel="width (px)", ylabel="height (px)", title="Image sizes")
+    right.hist(sizes[:, 0] / sizes[:, 1], bins=30, color="tab:orange")
+    right.set(xlabel="width / height", ylabel="images", title="Aspect ratios")
+    return _finish(fig, save_to)
+
+
+def image_grid(images, titles: list[str] | None = None, cols: int = 4, save_to: Path | None = None):
+    """A grid of 0-255 RGB images (e.g. the augmentation preview)."""
+    images = np.asarray(images)
+    rows = int(np.ceil(len(images) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.6 * rows), squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(np.clip(images[i], 0, 255).astype("uint8"))
+            if titles:
+                ax.set_title(titles[i], fontsize=9)
+    return _finish(fig, save_to)
+
+
+def read_history(history) -> dict[str, list[float]]:
+    """A Keras ``History``, its ``.history`` dict, or the path of a CSVLogger file."""
+    if hasattr(history, "history"):
+        return history.history
+    if isinstance(history, dict):
+        return history
+    with Path(history).open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {key: [float(r[key]) for r in rows] for key in rows[0] if key != "epoch"}
+
+
+def training_curves(history, title: str = "", save_to: Path | None = None):
+    """Loss and accuracy per epoch for training and validation."""
+    values = read_history(history)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        for prefix, label in (("", "train"), ("val_", "validation")):
+            if prefix + metric in values:
+                series = values[prefix + metric]
+                ax.plot(range(1, len(series) + 1), series, marker="o", label=label)
+        ax.set(xlabel="epoch", ylabel=metric, title=f"{title} {metric}".strip())
+        ax.legend()
+    return _finish(fig, save_to)
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, class_names: list[str],
+                     title: str = "Confusion matrix (rows sum to 1)", save_to: Path | None = None):
+    """Row-normalised confusion matrix with each cell annotated."""
+    k = len(class_names)
+    cm = sk_confusion_matrix(labels, predicted, labels=range(k), normalize="true")
+    fig, ax = plt.subplots(figsize=(1 + 0.75 * k, 0.75 * k))
+    ax.imshow(cm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, f"{cm[i, j]:.2f}", ha="center", va="center", fontsize=8,
+                    color="white" if cm[i, j] > 0.5 else "black")
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(k), class_names)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    return _finish(fig, save_to)
+
+
+def reliability_diagram(curves: dict[str, np.ndarray], save_to: Path | None = None):
+    """Accuracy against confidence per bin, one line per model; the diagonal is perfect."""
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "k--", label="perfectly calibrated")
+    for name, rows in curves.items():
+        ax.plot(rows[:, 0], rows[:, 1], marker="o", label=name)
+    ax.set(xlabel="confidence", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1), title="Reliability")
+    ax.legend(fontsize=8)
+    return _finish(fig, save_to)
+
+
+def grouped_bars(values: dict[str, np.ndarray], group_names: list[str], ylabel: str,
+                 title: str = "", save_to: Path | None = None):
+    """One bar per model within each group (e.g. per-class F1 of every model)."""
+    fig, ax = plt.subplots(figsize=(11, 3.8))
+    width = 0.8 / max(1, len(values))
+    for i, (name, heights) in enumerate(values.items()):
+        ax.bar(np.arange(len(group_names)) + i * width, heights, width, label=name)
+    ax.set_xticks(np.arange(len(group_names)) + 0.4 - width / 2, group_names, rotation=30)
+    ax.set(ylabel=ylabel, title=title)
+    ax.legend(fontsize=8, ncol=4)
+    return _finish(fig, save_to)
+
+
+def accuracy_vs_cost(points: dict[str, tuple[float, float]], xlabel: str = "latency per image (ms)",
+                     save_to: Path | None = None):
+    """Each model as a point: cost on x, accuracy on y, labelled."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, (cost, accuracy) in points.items():
+        ax.scatter(cost, accuracy)
+        ax.annotate(name, (cost, accuracy), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set(xlabel=xlabel, ylabel="test accuracy", title="Accuracy against cost")
+    return _finish(fig, save_to)
