@@ -90,7 +90,8 @@ def backbone(name: str, settings: Settings) -> keras.Model:
                 f"https://storage.googleapis.com/tensorflow/keras-applications/) on a machine that "
                 f"is online and put it in {cached.parent} (set KERAS_HOME to use another folder), "
                 f"or train from scratch with ENSEMBLE_WEIGHTS=none.")
-    return constructors[name](include_top=False, weights=weights, input_shape=settings.image_shape)
+    return constructors[name](include_top=False, weights=weights, input_shape=settings.image_shape,
+                              name=f"{name}_backbone")
 
 
 def freeze_all_but_last(model: keras.Model, trainable_layers: int) -> keras.Model:
