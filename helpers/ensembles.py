@@ -116,8 +116,8 @@ def stratified_holdout(labels: np.ndarray, fraction: float = 0.25, seed: int = 0
 
 
 def fit_combiner(combiner: keras.Model, member_probs: list[np.ndarray], labels: np.ndarray,
-                 seed: int = 0, learning_rate: float = 1e-2, max_epochs: int = 300,
-                 patience: int = 20, verbose: int = 0):
+                 seed: int = 0, learning_rate: float = 2e-2, max_epochs: int = 100,
+                 patience: int = 10, verbose: int = 0):
     """Fit a combiner on cached member outputs of the **validation** split.
 
     A stratified quarter of it is held out for early stopping; the best weights are kept.
@@ -149,3 +149,59 @@ def fit_simplex_weights(member_probs: list[np.ndarray], labels: np.ndarray) -> n
                                constraints=[{"type": "eq", "fun": lambda w: np.sum(w) - 1.0}])
     weights = np.clip(result.x, 0.0, None)
     return weights / weights.sum()
+
+
+# --------------------------------------------------------------------------- artifacts
+#: The ensembles notebook 05 makes; the first three are the original's methods.
+ENSEMBLE_NAMES = ("average", "concatenation", "weighted_average", "average_dense",
+                  "weighted_average_scipy")
+
+
+def member_outputs(cached: dict[str, dict], split: str) -> tuple[list[np.ndarray], np.ndarray]:
+    """The members' cached probabilities of one split, in member order, with the labels.
+
+    Raises ``ValueError`` when the members were not made from the same files in the same
+    order (for instance one of them was trained on another split)."""
+    names = list(cached)
+    reference = cached[names[0]]
+    for name in names[1:]:
+        for key in (f"{split}_files", "class_names"):
+            if not np.array_equal(cached[name][key], reference[key]):
+                raise ValueError(f"Members '{names[0]}' and '{name}' disagree on {key}: they were made "
+                                 f"from different splits. Rerun notebooks 02-04 with the same settings.")
+    return [cached[n][f"{split}_probs"] for n in names], reference[f"{split}_labels"]
+
+
+def combiner_path(settings: Settings, name: str):
+    return settings.path("models", "combiners", f"{name}.keras")
+
+
+def save_ensemble(settings: Settings, name: str, ensemble: keras.Model, combiner: keras.Model):
+    """Save the full image-to-probabilities model and, separately, its small combiner
+    (which notebook 06 applies to the cached member outputs)."""
+    from helpers.models import model_path, save_model
+
+    save_model(combiner, combiner_path(settings, name))
+    save_model(ensemble, model_path(settings, name))
+    return model_path(settings, name)
+
+
+def load_combiner(settings: Settings, name: str) -> keras.Model:
+    from helpers.models import MissingArtifactError
+
+    path = combiner_path(settings, name)
+    if not path.exists():
+        raise MissingArtifactError(f"Ensemble '{name}' not found at {path}. Run 05_ensembles.ipynb "
+                                   f"first (settings: {settings.run_name}).")
+    return keras.models.load_model(path, safe_mode=True)
+
+
+def epoch_seconds(model: keras.Model, x, y=None, batch_size: int = 32) -> float:
+    """Seconds for one training epoch, after one untimed epoch that builds the graph."""
+    import time
+
+    size = batch_size if y is not None else None  # a tf.data pipeline brings its own batches
+    model.fit(x, y, batch_size=size, epochs=1, verbose=0)
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=size, epochs=1, verbose=0)
+    return time.perf_counter() - start

@@ -152,3 +152,19 @@ def accuracy_vs_cost(points: dict[str, tuple[float, float]], xlabel: str = "late
         ax.annotate(name, (cost, accuracy), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set(xlabel=xlabel, ylabel="test accuracy", title="Accuracy against cost")
     return _finish(fig, save_to)
+
+
+def model_structure(model, save_to: Path):
+    """A diagram of ``model`` when Graphviz and pydot are installed, else its text summary
+    (``keras.utils.plot_model`` needs both; without them we say so instead of failing)."""
+    import importlib.util
+    import shutil
+
+    import keras
+
+    if shutil.which("dot") and importlib.util.find_spec("pydot"):
+        Path(save_to).parent.mkdir(parents=True, exist_ok=True)
+        return keras.utils.plot_model(model, to_file=str(save_to), show_shapes=True, dpi=70)
+    model.summary(expand_nested=False)
+    print("(Install Graphviz and pydot to draw this as a diagram: see the README.)")
+    return None
