@@ -120,3 +120,73 @@ def latency_ms(model, image_size: int, batch_size: int, repeats: int = 5, warmup
         model.predict_on_batch(batch)
         timings.append(time.perf_counter() - start)
     return float(np.median(timings) * 1000 / batch_size)
+
+
+# --------------------------------------------------------------------------- results
+LEADERBOARD_COLUMNS = (("accuracy", "{:.3f}"), ("macro_f1", "{:.3f}"), ("nll", "{:.3f}"),
+                       ("brier", "{:.3f}"), ("ece", "{:.3f}"), ("params", "{:,}"),
+                       ("size_mb", "{:.1f}"), ("latency_ms_batch1", "{:.1f}"),
+                       ("latency_ms_batch32", "{:.2f}"))
+
+
+def leaderboard_markdown(models: dict[str, dict], members: tuple[str, ...]) -> str:
+    """The leaderboard as a Markdown table, best accuracy first."""
+    header = "| model | kind | " + " | ".join(c for c, _ in LEADERBOARD_COLUMNS) + " |"
+    lines = [header, "|" + "---|" * (len(LEADERBOARD_COLUMNS) + 2)]
+    for name, row in sorted(models.items(), key=lambda item: -item[1]["accuracy"]):
+        kind = "member" if name in members else "ensemble"
+        cells = [fmt.format(row[c]) if row.get(c) is not None else "n/a" for c, fmt in LEADERBOARD_COLUMNS]
+        lines.append(f"| {name} | {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def conclusions(results: dict) -> list[str]:
+    """Plain-language conclusions derived from the numbers in ``results`` (nothing typed in)."""
+    member, ensemble = results["best_member"], results["best_ensemble"]
+    comparison = results["ensemble_vs_best_member"]
+    diff, (low, high), p = comparison["accuracy_diff"], comparison["ci95"], comparison["mcnemar_p"]
+    acc = {name: row["accuracy"] for name, row in results["models"].items()}
+    lines = [f"The best single member is **{member}** (test accuracy {acc[member]:.3f}); the best "
+             f"ensemble is **{ensemble}** ({acc[ensemble]:.3f})."]
+    if low > 0:
+        lines.append(f"The ensemble is better by {diff:+.3f} accuracy, and the 95% interval "
+                     f"[{low:+.3f}, {high:+.3f}] excludes zero (McNemar p = {p:.3g}).")
+    elif high < 0:
+        lines.append(f"The ensemble is **worse** than the best member by {-diff:.3f} accuracy; the 95% "
+                     f"interval [{low:+.3f}, {high:+.3f}] excludes zero (McNemar p = {p:.3g}).")
+    else:
+        lines.append(f"The difference, {diff:+.3f} accuracy, is not distinguishable from zero on "
+                     f"{results['test_size']} test images: the 95% interval is [{low:+.3f}, {high:+.3f}] "
+                     f"and McNemar's p = {p:.3g}. This ensemble does **not** clearly beat the best member.")
+    oracle = results["oracle_accuracy"]
+    lines.append(f"At least one member is right on {oracle:.1%} of the test images (oracle accuracy), "
+                 f"so a perfect combiner of these members could reach {oracle:.3f}.")
+    latency = {name: row.get("latency_ms_batch32") for name, row in results["models"].items()}
+    if latency.get(ensemble) and latency.get(member):
+        lines.append(f"The ensemble costs {latency[ensemble] / latency[member]:.1f}x the latency per "
+                     f"image of {member} at batch size 32.")
+    return lines
+
+
+def results_markdown(results: dict, members: tuple[str, ...]) -> str:
+    settings = results["settings"]
+    head = (f"# Results ({results['preset']} preset)\n\n"
+            f"Test images: {results['test_size']}; image size {settings['image_size']}, "
+            f"weights {settings['weights']}, seed {settings['seed']}, data {settings['data_dir']}.\n\n")
+    return (head + leaderboard_markdown(results["models"], members) + "\n\n"
+            + "\n".join(f"- {line}" for line in conclusions(results)) + "\n")
+
+
+def write_results(run_dir, results: dict, members: tuple[str, ...]):
+    """Write ``results.json`` and ``results.md`` atomically into the run's folder."""
+    import os
+    from pathlib import Path
+
+    from helpers.config import write_json_atomic
+
+    run_dir = Path(run_dir)
+    write_json_atomic(run_dir / "results.json", results)
+    tmp = run_dir / "results.md.partial"
+    tmp.write_text(results_markdown(results, members), encoding="utf-8")
+    os.replace(tmp, run_dir / "results.md")
+    return run_dir / "results.json", run_dir / "results.md"
