@@ -1,0 +1,47 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import config
+
+
+def write_image(path: Path, mode: str = "RGB", size=(40, 30), fmt: str = "JPEG", value: int = 120) -> Path:
+    """Write a small image with some structure (so JPEG encoders keep it non-trivial)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(value)
+    channels = {"RGB": 3, "L": 1, "RGBA": 4, "CMYK": 4}[mode]
+    array = rng.integers(0, 255, (size[1], size[0], channels), dtype=np.uint8)
+    image = Image.fromarray(array[..., 0] if channels == 1 else array, mode if mode != "L" else None)
+    if mode == "L":
+        image = image.convert("L")
+    image.save(path, fmt)
+    return path
+
+
+def make_dataset(root: Path, classes=("cat", "dog", "fruit"), per_class: int = 6) -> Path:
+    for c, name in enumerate(classes):
+        for i in range(per_class):
+            write_image(root / name / f"{name}_{i:04d}.jpg", value=c * 100 + i)
+    return root
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path) -> Path:
+    return make_dataset(tmp_path / "natural_images")
+
+
+@pytest.fixture
+def smoke_settings(tmp_path) -> config.Settings:
+    return config.load({"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path / "artifacts")})
+
+
+def run_python(code: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh Python process (a new TensorFlow runtime)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=full_env, timeout=timeout)

@@ -1,0 +1,90 @@
+import random
+
+import numpy as np
+import pytest
+
+from helpers import config
+from tests.conftest import run_python
+
+BASE = {"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": "/tmp/a"}
+
+
+@pytest.mark.parametrize("preset,size,epochs,weights", [("smoke", 64, 2, "none"),
+                                                         ("cpu", 128, 15, "imagenet"),
+                                                         ("gpu", 224, 80, "imagenet")])
+def test_presets(preset, size, epochs, weights):
+    s = config.load({**BASE, "ENSEMBLE_PRESET": preset})
+    assert (s.preset, s.image_size, s.epochs, s.weights) == (preset, size, epochs, weights)
+    assert s.uses_demo_data == (preset == "smoke")
+    assert s.keras_weights == (None if weights == "none" else "imagenet")
+
+
+def test_auto_preset_is_cpu_without_gpu():
+    assert config.load({"ENSEMBLE_ARTIFACTS_DIR": "/tmp/a"}).preset == "cpu"
+
+
+def test_every_variable_overrides(tmp_path):
+    s = config.load({**BASE, "ENSEMBLE_DATA_DIR": str(tmp_path), "ENSEMBLE_IMAGE_SIZE": "96",
+                     "ENSEMBLE_EPOCHS": "3", "ENSEMBLE_BATCH_SIZE": "8", "ENSEMBLE_WEIGHTS": "imagenet",
+                     "ENSEMBLE_MAX_PER_CLASS": "50", "ENSEMBLE_SEED": "7"})
+    assert (s.data_dir, s.image_size, s.epochs, s.batch_size, s.weights, s.max_per_class, s.seed) == (
+        tmp_path, 96, 3, 8, "imagenet", 50, 7)
+    assert "image_size" in s.overrides and "(from environment)" in str(s)
+
+
+@pytest.mark.parametrize("variable,value,mentions", [
+    ("ENSEMBLE_PRESET", "laptop", "smoke, cpu, gpu"),
+    ("ENSEMBLE_IMAGE_SIZE", "16", ">= 32"),
+    ("ENSEMBLE_IMAGE_SIZE", "big", "whole number"),
+    ("ENSEMBLE_EPOCHS", "2.5", "whole number"),
+    ("ENSEMBLE_WEIGHTS", "random", "imagenet, none"),
+    ("ENSEMBLE_MAX_PER_CLASS", "-1", ">= 3"),
+    ("ENSEMBLE_SEED", "abc", "whole number"),
+])
+def test_bad_values_name_the_variable_and_the_fix(variable, value, mentions):
+    with pytest.raises(ValueError) as error:
+        config.load({**BASE, variable: value})
+    assert variable in str(error.value) and mentions in str(error.value)
+
+
+def test_artifacts_of_different_settings_never_mix():
+    dirs = {config.load({**BASE, **extra}).run_dir for extra in (
+        {}, {"ENSEMBLE_PRESET": "cpu"}, {"ENSEMBLE_IMAGE_SIZE": "96"}, {"ENSEMBLE_SEED": "1"},
+        {"ENSEMBLE_WEIGHTS": "imagenet"}, {"ENSEMBLE_MAX_PER_CLASS": "10"})}
+    assert len(dirs) == 6
+
+
+def test_relative_data_dir_is_found_from_the_project_root(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # like a kernel started inside notebooks/
+    s = config.load({**BASE, "ENSEMBLE_DATA_DIR": "helpers"})
+    assert s.data_dir == config.project_root() / "helpers"
+
+
+def test_set_seed_seeds_python_numpy_and_tensorflow():
+    import tensorflow as tf
+
+    def draw():
+        return random.random(), np.random.rand(), float(tf.random.uniform(()))
+
+    config.set_seed(3)
+    first = draw()
+    config.set_seed(3)
+    assert draw() == first
+
+
+def test_strategy_mirrors_over_two_logical_devices():
+    code = """
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from helpers import config
+strategy = config.get_strategy()
+print(type(strategy).__name__, strategy.num_replicas_in_sync)
+"""
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["MirroredStrategy", "2"]
+
+
+def test_default_strategy_on_one_device():
+    assert config.get_strategy().num_replicas_in_sync == 1

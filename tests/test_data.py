@@ -1,0 +1,221 @@
+import hashlib
+import time
+
+import numpy as np
+import pytest
+
+from helpers import config, data, demo
+from tests.conftest import make_dataset, run_python, write_image
+
+
+# ---------------------------------------------------------------- demo dataset
+def _digest(folder):
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sorted(folder.rglob("*.jpg")))).hexdigest()
+
+
+def test_demo_dataset_layout_and_determinism(tmp_path):
+    first = demo.ensure_demo_dataset(tmp_path / "a" / "natural_images", seed=1, images_per_class=5)
+    second = demo.ensure_demo_dataset(tmp_path / "b" / "natural_images", seed=1, images_per_class=5)
+    assert sorted(p.name for p in first.iterdir() if p.is_dir()) == sorted(data.CLASS_NAMES)
+    assert (first / "cat" / "cat_0001.jpg").exists()
+    assert _digest(first) == _digest(second)
+    assert not (tmp_path / "a" / "natural_images.partial").exists()
+
+
+def test_demo_dataset_is_not_regenerated(tmp_path):
+    root = demo.ensure_demo_dataset(tmp_path / "natural_images", images_per_class=3)
+    stamp = (root / "cat" / "cat_0001.jpg").stat().st_mtime_ns
+    demo.ensure_demo_dataset(root, images_per_class=3)
+    assert (root / "cat" / "cat_0001.jpg").stat().st_mtime_ns == stamp
+
+
+# ---------------------------------------------------------------- locate
+@pytest.mark.parametrize("layout", ["natural_images", "data/natural_images", "x/natural_images"])
+def test_locate_accepts_any_parent(tmp_path, layout):
+    root = make_dataset(tmp_path / layout)
+    assert data.locate_dataset(tmp_path) == root
+    assert data.locate_dataset(root) == root
+
+
+def test_missing_folder_says_where_and_how(tmp_path):
+    with pytest.raises(data.DatasetError) as error:
+        data.locate_dataset(tmp_path / "nowhere")
+    message = str(error.value)
+    assert "nowhere" in message and "python -m helpers.data download" in message and "kaggle.com" in message
+
+
+def test_folder_without_images_says_where_it_looked(tmp_path):
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    with pytest.raises(data.DatasetError, match="looked in"):
+        data.locate_dataset(tmp_path / "empty")
+
+
+def test_download_offline_fails_fast_with_the_manual_route(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "_kaggle_reachable", lambda timeout=5.0: False)
+    with pytest.raises(data.DatasetError) as error:
+        data.download(tmp_path)
+    assert "by hand" in str(error.value) and data.KAGGLE_URL in str(error.value)
+
+
+def test_reachability_check_never_hangs():
+    start = time.perf_counter()
+    data._kaggle_reachable(timeout=1.0)
+    assert time.perf_counter() - start < 10
+
+
+# ---------------------------------------------------------------- scan and bad files
+def test_scan_skips_and_reports_bad_files(tiny_dataset):
+    cat = tiny_dataset / "cat"
+    (cat / "Thumbs.db").write_bytes(b"\x00" * 50)
+    (cat / "empty.jpg").write_bytes(b"")
+    good = (cat / "cat_0000.jpg").read_bytes()
+    (cat / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    (cat / "garbage.jpg").write_bytes(b"this is not a jpeg at all" * 10)
+    (cat / "notes.txt").write_text("hello")
+    write_image(cat / "picture.tiff", fmt="TIFF")
+    (tiny_dataset / ".ipynb_checkpoints").mkdir()
+    result = data.scan(tiny_dataset)
+    reasons = {p.name: r for p, r in result.skipped}
+    assert result.counts == {"cat": 6, "dog": 6, "fruit": 6}
+    assert reasons["Thumbs.db"] == "not an image file" and reasons["notes.txt"] == "not an image file"
+    assert reasons["picture.tiff"] == "not an image file"
+    assert reasons["empty.jpg"].startswith("empty file")
+    assert reasons["truncated.jpg"].startswith("cannot be decoded")
+    assert reasons["garbage.jpg"].startswith("cannot be decoded")
+    assert ".ipynb_checkpoints" in reasons
+    assert "Skipped 7 file(s)" in str(result) and "truncated.jpg" in str(result)
+
+
+def test_unusual_but_valid_images_are_kept(tiny_dataset):
+    cat = tiny_dataset / "cat"
+    write_image(cat / "grey.jpg", mode="L")
+    write_image(cat / "alpha.png", mode="RGBA", fmt="PNG")
+    write_image(cat / "cmyk.jpg", mode="CMYK")
+    write_image(cat / "huge.jpg", size=(3000, 2000))
+    write_image(cat / "tiny.png", size=(1, 1), fmt="PNG")
+    write_image(cat / "Straße mit Café.jpg")
+    assert not data.scan(tiny_dataset).skipped
+    assert data.scan(tiny_dataset).counts["cat"] == 12
+
+
+def test_unusual_images_decode_to_three_channels(tiny_dataset):
+    files = [write_image(tiny_dataset / "cat" / "grey.jpg", mode="L"),
+             write_image(tiny_dataset / "cat" / "alpha.png", mode="RGBA", fmt="PNG"),
+             write_image(tiny_dataset / "cat" / "cmyk.jpg", mode="CMYK"),
+             write_image(tiny_dataset / "cat" / "tiny.png", size=(1, 1), fmt="PNG"),
+             write_image(tiny_dataset / "cat" / "ünïcode name.jpg")]
+    ds = data.make_dataset(files, np.zeros(len(files)), image_size=32, batch_size=8, training=False)
+    images, _ = next(iter(ds))
+    assert images.shape == (5, 32, 32, 3) and images.dtype.name == "float32"
+    assert float(images.numpy().max()) <= 255 and float(images.numpy().max()) > 1
+
+
+def test_empty_class_folder_is_a_clear_error(tiny_dataset):
+    (tiny_dataset / "dog_empty").mkdir()
+    (tiny_dataset / "dog_empty" / "Thumbs.db").write_bytes(b"x")
+    (tiny_dataset / "dog_empty" / "x.jpg").write_bytes(b"")
+    with pytest.raises(data.DatasetError, match="dog_empty has no readable images"):
+        data.scan(tiny_dataset)
+
+
+def test_extra_folder_beside_the_eight_classes_is_ignored_and_reported(tmp_path):
+    root = make_dataset(tmp_path / "natural_images", classes=data.CLASS_NAMES, per_class=3)
+    make_dataset(root, classes=("extra stuff",), per_class=3)
+    result = data.scan(root)
+    assert result.class_names == sorted(data.CLASS_NAMES)
+    assert any(p.name == "extra stuff" and "not a class folder" in r for p, r in result.skipped)
+
+
+def test_scan_of_the_real_sample_if_present():
+    sample = config.project_root().parent / "shared" / "data" / "natural_images_30px_sample"
+    if not sample.exists():
+        pytest.skip("the real sample is only beside the project on the team's machines")
+    result = data.scan(sample)
+    assert len(result.class_names) == 8 and result.total == 240
+    assert result.skipped and all(p.name == "Thumbs.db" for p, _ in result.skipped)
+
+
+# ---------------------------------------------------------------- split
+def _settings(tmp_path, data_dir, **extra):
+    env = {"ENSEMBLE_PRESET": "cpu", "ENSEMBLE_WEIGHTS": "none", "ENSEMBLE_DATA_DIR": str(data_dir),
+           "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path / "artifacts"), **extra}
+    return config.load(env)
+
+
+def test_split_is_stratified_saved_and_reproduced(tmp_path):
+    root = make_dataset(tmp_path / "natural_images", per_class=20)
+    first = data.load_split(_settings(tmp_path, root))
+    manifest_text = first.manifest.read_text()
+    assert {s: sum(v.values()) for s, v in first.sizes().items()} == {"train": 42, "val": 9, "test": 9}
+    assert all(first.sizes()[s]["cat"] == n for s, n in (("train", 14), ("val", 3), ("test", 3)))
+    first.manifest.unlink()
+    second = data.load_split(_settings(tmp_path, root))
+    assert second.manifest.read_text() == manifest_text
+    other_seed = data.load_split(_settings(tmp_path, root, ENSEMBLE_SEED="5"))
+    assert other_seed.manifest.read_text() != manifest_text
+
+
+def test_every_split_has_every_class_even_when_tiny():
+    assignment = data.assign_splits({"a": 3, "b": 4, "c": 100}, 0.15, 0.15, seed=0)
+    for labels in assignment.values():
+        assert {"train", "val", "test"} <= set(labels)
+
+
+def test_class_too_small_to_split_is_a_clear_error():
+    with pytest.raises(data.DatasetError, match="'b' has 2 image"):
+        data.assign_splits({"a": 10, "b": 2}, 0.15, 0.15, seed=0)
+
+
+def test_changed_dataset_is_detected(tmp_path):
+    root = make_dataset(tmp_path / "natural_images", per_class=6)
+    settings = _settings(tmp_path, root)
+    data.load_split(settings)
+    (root / "dog" / "dog_0002.jpg").unlink()
+    with pytest.raises(data.DatasetError, match="changed since the split was saved"):
+        data.load_split(settings)
+
+
+def test_max_per_class_subsamples(tmp_path):
+    root = make_dataset(tmp_path / "natural_images", per_class=12)
+    split = data.load_split(_settings(tmp_path, root, ENSEMBLE_MAX_PER_CLASS="5"))
+    assert all(sum(split.sizes()[s][c] for s in split.sizes()) == 5 for c in split.class_names)
+
+
+# ---------------------------------------------------------------- pipelines
+def test_evaluation_pipeline_keeps_file_order_and_training_one_shuffles(tmp_path):
+    files = [write_image(tmp_path / f"img_{i}.png", fmt="PNG", size=(8, 8), value=i) for i in range(12)]
+    expected = np.stack([data.decode_and_resize(str(f), 16).numpy() for f in files]).astype("float32")
+    labels = np.arange(12)
+    ordered = data.make_dataset(files, labels, 16, batch_size=5, training=False)
+    got_images = np.concatenate([x.numpy() for x, _ in ordered])
+    got_labels = np.concatenate([y.numpy() for _, y in ordered])
+    np.testing.assert_array_equal(got_labels, labels)
+    np.testing.assert_array_equal(got_images, expected)
+    shuffled = data.make_dataset(files, labels, 16, batch_size=12, training=True, seed=1)
+    order = next(iter(shuffled))[1].numpy()
+    assert sorted(order) == list(labels) and list(order) != list(labels)
+    # images still travel with their labels when shuffled
+    images = next(iter(shuffled))[0].numpy()
+    assert any(np.array_equal(images[0], expected[k]) for k in range(12))
+
+
+def test_augmentation_only_acts_in_training():
+    layer = data.augmentation(seed=0)
+    batch = np.random.default_rng(0).uniform(0, 255, (2, 16, 16, 3)).astype("float32")
+    np.testing.assert_array_equal(layer(batch, training=False).numpy(), batch)
+    assert not np.array_equal(layer(batch, training=True).numpy(), batch)
+
+
+def test_describe_command_on_the_demo_dataset(tmp_path):
+    result = run_python("from helpers.data import main; main(['describe'])",
+                        env={"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "8 classes, 320 images" in result.stdout and "total" in result.stdout
+
+
+def test_describe_command_reports_a_missing_dataset_without_traceback(tmp_path):
+    result = run_python("import sys; from helpers.data import main; sys.exit(main(['describe']))",
+                        env={"ENSEMBLE_PRESET": "cpu", "ENSEMBLE_DATA_DIR": str(tmp_path / "none"),
+                             "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "python -m helpers.data download" in result.stderr
