@@ -13,7 +13,6 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from helpers import config
 from helpers.config import Settings
 
 #: Which notebook makes each member; used to tell a learner what to run first.

@@ -1,0 +1,141 @@
+"""Run the whole series: ``python -m helpers.run [--preset smoke] [--from 03] [--only 05,06]``.
+
+Each notebook runs in a fresh kernel (nbclient), is saved with its outputs into
+``<artifacts>/executed/``, and its time is shown; the leaderboard from ``results.md``
+is printed at the end. A failing cell stops the run with the notebook, the cell's
+heading and the error, and the exit code is non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from helpers import config
+
+NOTEBOOKS = ("01_data_preview", "02_custom_cnn", "03_vgg16", "04_mobilenet", "05_ensembles",
+             "06_evaluation")
+CELL_TIMEOUT_S = 6 * 3600
+
+
+def notebooks_dir() -> Path:
+    return config.project_root() / "notebooks"
+
+
+def select(start: str | None, only: str | None) -> list[str]:
+    """The notebooks to run, by two-digit number: all, from one on, or a list."""
+    numbers = [name[:2] for name in NOTEBOOKS]
+    if only:
+        wanted = [n.strip().zfill(2) for n in only.split(",") if n.strip()]
+        unknown = [n for n in wanted if n not in numbers]
+        if unknown:
+            raise ValueError(f"--only {only}: no notebook numbered {', '.join(unknown)}; use 01-06.")
+        return [name for name in NOTEBOOKS if name[:2] in wanted]
+    if start:
+        if start.zfill(2) not in numbers:
+            raise ValueError(f"--from {start}: no such notebook; use 01-06.")
+        return list(NOTEBOOKS[numbers.index(start.zfill(2)):])
+    return list(NOTEBOOKS)
+
+
+def _heading_of(nb, index: int) -> str:
+    for cell in reversed(nb.cells[:index]):
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("# ").strip()
+    return "(before the first heading)"
+
+
+def execute(name: str, out_dir: Path) -> float:
+    """Execute one notebook in a fresh kernel inside ``notebooks/``; return seconds taken."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                            resources={"metadata": {"path": str(notebooks_dir())}})
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        failed = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
+            o.get("output_type") == "error" for o in c.get("outputs", []))), len(nb.cells))
+        raise RunError(name, _heading_of(nb, failed), error, out_dir / f"{name}.ipynb") from None
+    finally:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, out_dir / f"{name}.ipynb")
+    return time.perf_counter() - start
+
+
+class RunError(RuntimeError):
+    def __init__(self, notebook: str, heading: str, error: Exception, executed: Path):
+        lines = [line for line in str(error).strip().splitlines() if line.strip()]
+        summary = lines[-1] if lines else repr(error)
+        super().__init__(f"{notebook}.ipynb failed in the cell under '{heading}':\n  {summary}\n"
+                         f"Open {executed} to see the whole error.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", choices=["auto", *config.PRESET_NAMES],
+                        help="same as ENSEMBLE_PRESET (default: the variable, else auto)")
+    parser.add_argument("--from", dest="start", metavar="NN", help="start at notebook NN (resume)")
+    parser.add_argument("--only", metavar="NN,...", help="run only these notebooks, e.g. 05,06")
+    parser.add_argument("--data-dir", type=Path, help="same as ENSEMBLE_DATA_DIR")
+    args = parser.parse_args(argv)
+
+    if args.preset:
+        os.environ[config.PRESET_VARIABLE] = args.preset
+    if args.data_dir:
+        os.environ[config.VARIABLES["data_dir"]] = str(args.data_dir.expanduser().resolve())
+    try:
+        settings = config.load()
+        chosen = select(args.start, args.only)
+        # Pass resolved paths on: kernels run inside notebooks/, not in this folder.
+        if settings.data_dir is not None:
+            os.environ[config.VARIABLES["data_dir"]] = str(settings.data_dir)
+        os.environ[config.VARIABLES["artifacts_root"]] = str(settings.artifacts_root)
+        os.environ[config.PRESET_VARIABLE] = settings.preset
+        if settings.data_dir is not None:
+            from helpers import data
+
+            data.locate_dataset(settings.data_dir)  # says how to get the data before any kernel starts
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        if "Dataset" in str(error) or "dataset" in str(error):
+            print("For a demo on generated images: python -m helpers.run --preset smoke", file=sys.stderr)
+        return 2
+
+    print(settings, "\n", flush=True)
+    out_dir = settings.run_dir / "executed"
+    timings: list[tuple[str, float]] = []
+    for i, name in enumerate(chosen, 1):
+        print(f"[{i}/{len(chosen)}] {name} ...", end=" ", flush=True)
+        try:
+            seconds = execute(name, out_dir)
+        except RunError as error:
+            print("failed")
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        timings.append((name, seconds))
+        print(f"done in {seconds:.1f} s", flush=True)
+
+    print("\nnotebook               seconds")
+    for name, seconds in timings:
+        print(f"{name:<22} {seconds:>7.1f}")
+    print(f"{'total':<22} {sum(s for _, s in timings):>7.1f}")
+    print(f"Executed notebooks: {out_dir}")
+    results = settings.run_dir / "results.md"
+    if results.exists():
+        print("\n" + results.read_text(encoding="utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+import keras
+import numpy as np
+import pytest
+
+from helpers import ensembles, evaluation
+from tests.test_models import tiny_member
+
+
+def random_probs(n, k=8, seed=0):
+    logits = np.random.default_rng(seed).normal(size=(n, k))
+    return (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype("float32")
+
+
+def test_equal_logits_give_the_plain_average():
+    outputs = [random_probs(10, seed=s) for s in range(3)]
+    weighted = ensembles.weighted_average_combiner(8, initial_logits=(0.5, 0.5, 0.5))
+    average = ensembles.average_combiner(3, 8)
+    np.testing.assert_allclose(weighted.predict(outputs, verbose=0), np.mean(outputs, axis=0), atol=1e-6)
+    np.testing.assert_allclose(average.predict(outputs, verbose=0), np.mean(outputs, axis=0), atol=1e-6)
+
+
+def test_weighted_sum_stays_a_probability_distribution():
+    outputs = [random_probs(20, seed=s) for s in range(3)]
+    combined = ensembles.weighted_average_combiner(8, initial_logits=(1, 2, 3)).predict(outputs, verbose=0)
+    np.testing.assert_allclose(combined.sum(1), 1.0, atol=1e-6)
+    assert combined.min() >= 0
+
+
+def test_weights_are_the_softmax_of_the_logits_and_the_sum_is_weighted():
+    layer = ensembles.WeightedAverage((1.0, 2.0, 3.0))
+    outputs = [random_probs(4, seed=s) for s in range(3)]
+    result = layer(outputs).numpy()
+    w = np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum()
+    np.testing.assert_allclose(layer.member_weights(), w, rtol=1e-6)
+    np.testing.assert_allclose(result, sum(wi * o for wi, o in zip(w, outputs)), atol=1e-6)
+    # the original's mean of weighted inputs would sum to 1/3 instead of 1
+    np.testing.assert_allclose((result / 3).sum(1), 1 / 3, atol=1e-6)
+
+
+def test_wrong_number_of_inputs_is_a_clear_error():
+    with pytest.raises(ValueError, match="got 2 inputs but 3 initial logits"):
+        ensembles.WeightedAverage((1, 2, 3))([random_probs(2), random_probs(2)])
+
+
+def test_learning_moves_weight_to_the_accurate_member():
+    labels = np.random.default_rng(0).integers(0, 8, 400)
+    good = np.eye(8)[labels] * 0.9 + 0.1 / 8
+    noise = [random_probs(400, seed=s) for s in (1, 2)]
+    outputs = [noise[0], good.astype("float32"), noise[1]]
+    combiner = ensembles.weighted_average_combiner(8, initial_logits=(0, 0, 0))
+    ensembles.fit_combiner(combiner, outputs, labels, seed=0)
+    weights = combiner.get_layer("weighted_average").member_weights()
+    assert weights.argmax() == 1 and weights[1] > 0.6
+    scipy_weights = ensembles.fit_simplex_weights(outputs, labels)
+    assert scipy_weights[1] > 0.9 and abs(scipy_weights.sum() - 1) < 1e-9 and scipy_weights.min() >= 0
+
+
+def test_holdout_is_stratified():
+    labels = np.repeat(np.arange(8), 6)
+    mask = ensembles.stratified_holdout(labels, fraction=0.25, seed=0)
+    assert all(mask[labels == c].sum() == 2 for c in range(8))
+
+
+def test_combiner_on_cached_outputs_equals_the_end_to_end_ensemble(smoke_settings):
+    members = [tiny_member(smoke_settings, n) for n in ("a", "b", "c")]
+    images = np.random.default_rng(0).uniform(0, 255, (6, 64, 64, 3)).astype("float32")
+    cached = [m.predict_on_batch(images) for m in members]
+    for combiner in (ensembles.concatenation_combiner(3, 8), ensembles.average_dense_combiner(3, 8),
+                     ensembles.weighted_average_combiner(8)):
+        ensemble = ensembles.ensemble_model(members, combiner, smoke_settings, name="e")
+        np.testing.assert_allclose(ensemble.predict_on_batch(images),
+                                   combiner.predict_on_batch(cached), atol=1e-6)
+        assert all(not m.trainable for m in members)
+        assert len(ensemble.trainable_weights) == len(combiner.trainable_weights)
+
+
+def test_members_made_from_different_splits_are_refused():
+    a = {"val_probs": random_probs(2), "val_labels": np.array([0, 1]), "class_names": np.array(["x", "y"]),
+         "val_files": np.array(["x/1.jpg", "y/2.jpg"])}
+    b = {**a, "val_files": np.array(["y/2.jpg", "x/1.jpg"])}
+    outputs, labels = ensembles.member_outputs({"a": a, "a2": a}, "val")
+    assert len(outputs) == 2 and list(labels) == [0, 1]
+    with pytest.raises(ValueError, match="different splits"):
+        ensembles.member_outputs({"a": a, "b": b}, "val")
+
+
+def test_nothing_to_fit_for_the_average():
+    assert ensembles.fit_combiner(ensembles.average_combiner(3, 8), [random_probs(4)] * 3,
+                                  np.zeros(4, int)) is None
+
+
+def test_epoch_timer_returns_seconds():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    assert ensembles.epoch_seconds(model, np.zeros((8, 3)), np.zeros(8, int)) > 0
+    assert evaluation.latency_ms(keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten()]), 4, 2) > 0

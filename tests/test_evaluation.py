@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+
+from helpers import evaluation
+
+
+def test_ece_is_zero_for_a_perfectly_calibrated_toy_case():
+    # 10 predictions at confidence 0.8 of which 8 are right, 10 at 0.6 of which 6 are right
+    labels = np.zeros(20, int)
+    probs = np.zeros((20, 2))
+    probs[:10] = [0.8, 0.2]
+    probs[10:] = [0.6, 0.4]
+    labels[[8, 9]] = 1
+    labels[[16, 17, 18, 19]] = 1
+    assert evaluation.expected_calibration_error(labels, probs) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ece_of_an_overconfident_model_by_hand():
+    labels = np.array([0, 1, 0, 1])
+    probs = np.tile([0.9, 0.1], (4, 1))  # always 90% sure of class 0, right half the time
+    assert evaluation.expected_calibration_error(labels, probs) == pytest.approx(0.4)
+
+
+def test_brier_and_log_loss_by_hand():
+    labels = np.array([0, 1])
+    probs = np.array([[0.5, 0.5], [0.25, 0.75]])
+    assert evaluation.brier_score(labels, probs) == pytest.approx((0.5 + 0.125) / 2)
+    scores = evaluation.scores(labels, probs)
+    assert scores["nll"] == pytest.approx(-(np.log(0.5) + np.log(0.75)) / 2)
+    assert scores["accuracy"] == 1.0  # argmax of [0.5, 0.5] is class 0
+
+
+def test_mcnemar_by_hand():
+    labels = np.zeros(12, int)
+    a = np.tile([1.0, 0.0], (12, 1))
+    b = a.copy()
+    b[:6] = [0.0, 1.0]  # B is wrong on 6 images that A gets right
+    result = evaluation.mcnemar(labels, a, b)
+    assert (result["only_a_right"], result["only_b_right"]) == (6, 0)
+    assert result["p_value"] == pytest.approx(2 * 0.5 ** 6)
+    assert evaluation.mcnemar(labels, a, a)["p_value"] == 1.0
+
+
+def test_paired_bootstrap_interval_contains_the_difference():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 200)
+    a = np.eye(2)[np.where(rng.random(200) < 0.9, labels, 1 - labels)]
+    b = np.eye(2)[np.where(rng.random(200) < 0.7, labels, 1 - labels)]
+    diff, (low, high) = evaluation.paired_bootstrap(labels, a, b, n_resamples=500)
+    assert low < diff < high and low > 0
+
+
+def test_diversity_measures():
+    labels = np.array([0, 1, 2])
+    a = np.eye(3)[[0, 0, 0]]
+    b = np.eye(3)[[1, 1, 2]]
+    assert evaluation.disagreement(a, b) == 1.0
+    assert evaluation.oracle_accuracy(labels, [a, b]) == 1.0
+    assert evaluation.oracle_accuracy(labels, [a]) == pytest.approx(1 / 3)
+
+
+def _results(low, high, diff=0.01):
+    return {"best_member": "vgg16", "best_ensemble": "average", "test_size": 100, "oracle_accuracy": 0.95,
+            "ensemble_vs_best_member": {"accuracy_diff": diff, "ci95": [low, high], "mcnemar_p": 0.4},
+            "models": {"vgg16": {"accuracy": 0.90, "latency_ms_batch32": 2.0},
+                       "average": {"accuracy": 0.91, "latency_ms_batch32": 5.0}},
+            "preset": "smoke", "settings": {"image_size": 64, "weights": "none", "seed": 1, "data_dir": "demo"}}
+
+
+def test_conclusions_follow_the_numbers():
+    unclear = " ".join(evaluation.conclusions(_results(-0.02, 0.04)))
+    assert "does **not** clearly beat" in unclear and "2.5x" in unclear
+    better = " ".join(evaluation.conclusions(_results(0.01, 0.05, diff=0.03)))
+    assert "better by +0.030" in better and "not" not in better.split("oracle")[0]
+    worse = " ".join(evaluation.conclusions(_results(-0.05, -0.01, diff=-0.03)))
+    assert "**worse**" in worse
+
+
+def test_results_files_are_written(tmp_path):
+    results = _results(-0.02, 0.04)
+    json_path, md_path = evaluation.write_results(tmp_path, results, ("vgg16",))
+    assert json_path.exists() and "| average | ensemble | 0.910" in md_path.read_text()
+    assert not list(tmp_path.glob("*.partial"))

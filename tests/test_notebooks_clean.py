@@ -1,0 +1,32 @@
+"""Notebooks are committed without outputs: learners see results by running them."""
+
+import json
+
+import pytest
+
+from helpers.config import project_root
+
+NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
+EXPECTED = ["01_data_preview", "02_custom_cnn", "03_vgg16", "04_mobilenet", "05_ensembles", "06_evaluation"]
+
+
+def test_the_six_notebooks_exist():
+    assert [p.stem for p in NOTEBOOKS] == EXPECTED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_has_no_outputs(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    dirty = [i for i, c in enumerate(cells) if c["cell_type"] == "code"
+             and (c.get("outputs") or c.get("execution_count") is not None)]
+    assert not dirty, (f"{path.name} has outputs in cells {dirty}; strip them with "
+                       f"`nbstripout notebooks/*.ipynb`")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_shape(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    markdown = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    titles = [line for text in markdown for line in text.splitlines() if line.startswith("# ")]
+    assert len(titles) == 1, "one H1 title per notebook"
+    assert any(text.startswith("## Setup") for text in markdown)

@@ -1,0 +1,41 @@
+import json
+import shutil
+
+import pytest
+
+from helpers import run
+from tests.conftest import run_python
+
+
+def test_select_notebooks():
+    assert run.select(None, None) == list(run.NOTEBOOKS)
+    assert run.select("5", None) == ["05_ensembles", "06_evaluation"]
+    assert run.select(None, "02,06") == ["02_custom_cnn", "06_evaluation"]
+    with pytest.raises(ValueError, match="use 01-06"):
+        run.select(None, "09")
+
+
+def test_missing_dataset_is_reported_before_any_kernel_starts(tmp_path):
+    result = run_python("import sys; from helpers.run import main; sys.exit(main(['--preset', 'cpu', "
+                        f"'--data-dir', {str(tmp_path / 'nothing')!r}]))")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "python -m helpers.data download" in result.stderr and "--preset smoke" in result.stderr
+
+
+def test_a_failing_cell_names_notebook_heading_and_error(tmp_path, monkeypatch):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": "## Break something"},
+             {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+              "source": "raise ValueError('bad setting X')"}]
+    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                      "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    (notebooks / "01_data_preview.ipynb").write_text(json.dumps(nb))
+    monkeypatch.setattr(run, "notebooks_dir", lambda: notebooks)
+    with pytest.raises(run.RunError) as error:
+        run.execute("01_data_preview", tmp_path / "executed")
+    message = str(error.value)
+    assert "01_data_preview.ipynb" in message and "Break something" in message and "bad setting X" in message
+    assert (tmp_path / "executed" / "01_data_preview.ipynb").exists()
+    shutil.rmtree(notebooks)
