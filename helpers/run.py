@@ -59,15 +59,18 @@ def execute(name: str, out_dir: Path) -> float:
     nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             resources={"metadata": {"path": str(notebooks_dir())}})
+    out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    # The kernel's own stderr (TensorFlow's C++ lines, Jupyter's transport notices) goes to a
+    # log file beside the executed notebook instead of the terminal; cell errors are in the notebook.
     try:
-        client.execute()
+        with (out_dir / f"{name}.kernel.log").open("w") as kernel_log:
+            client.execute(stderr=kernel_log, stdout=kernel_log)
     except CellExecutionError as error:
         failed = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
             o.get("output_type") == "error" for o in c.get("outputs", []))), len(nb.cells))
         raise RunError(name, _heading_of(nb, failed), error, out_dir / f"{name}.ipynb") from None
     finally:
-        out_dir.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out_dir / f"{name}.ipynb")
     return time.perf_counter() - start
 
