@@ -41,7 +41,8 @@ def main() -> None:
     ours = data.make_dataset(files, labels, args.image_size, args.batch_size, training=True)
     ours_epochs = [images_per_second(lambda: [None for _ in ours], n) for _ in range(2)]
 
-    from keras.preprocessing.image import ImageDataGenerator  # the original's loader, for comparison
+    # The original's loader, for comparison only: Keras 3 keeps it as a legacy API.
+    from tensorflow.keras.preprocessing.image import ImageDataGenerator
 
     generator = ImageDataGenerator(rescale=1.0 / 255).flow_from_directory(
         str(root), target_size=(args.image_size, args.image_size), batch_size=args.batch_size, shuffle=True)
