@@ -111,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             data.locate_dataset(settings.data_dir)  # says how to get the data before any kernel starts
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
-        if "Dataset" in str(error) or "dataset" in str(error):
+        from helpers.data import DatasetError
+
+        if isinstance(error, DatasetError):
             print("For a demo on generated images: python -m helpers.run --preset smoke", file=sys.stderr)
         return 2
 
