@@ -14,12 +14,14 @@ class BestModelCheckpoint(keras.callbacks.Callback):
     """Save the whole model as ``.keras`` whenever ``val_loss`` improves.
 
     Unlike ``keras.callbacks.ModelCheckpoint`` it writes to a temporary file and renames it,
-    so a kernel killed mid-save keeps the previous best checkpoint intact.
+    so a kernel killed mid-save keeps the previous best checkpoint intact. With ``settings``
+    it records beside the model what it was made from (see ``models.provenance``).
     """
 
-    def __init__(self, filepath, monitor: str = "val_loss"):
+    def __init__(self, filepath, monitor: str = "val_loss", settings: Settings | None = None):
         super().__init__()
         self.filepath = filepath
+        self.settings = settings
         self.monitor = monitor
         self.best = math.inf
         self.best_epoch: int | None = None
@@ -28,7 +30,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is not None and value < self.best:
             self.best, self.best_epoch = float(value), epoch + 1
-            save_model(self.model, self.filepath)
+            save_model(self.model, self.filepath, self.settings)
 
 
 def standard(settings: Settings, name: str) -> list[keras.callbacks.Callback]:
@@ -44,7 +46,7 @@ def standard(settings: Settings, name: str) -> list[keras.callbacks.Callback]:
                                           min_lr=1e-6, verbose=1),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True,
                                       verbose=1),
-        BestModelCheckpoint(model_path(settings, name)),
+        BestModelCheckpoint(model_path(settings, name), settings=settings),
         keras.callbacks.CSVLogger(str(history_path(settings, name))),
     ]
 

@@ -102,6 +102,29 @@ def ensemble_model(members: list, combiner: keras.Model, settings: Settings, nam
     return keras.Model(images, combiner(outputs), name=name)
 
 
+def penultimate_features(member: keras.Model) -> keras.Model:
+    """The member up to the input of its final (softmax) layer: what it knows about an image
+    before it commits to class probabilities. Shares the member's layers and weights."""
+    return keras.Model(member.inputs, member.layers[-1].input, name=f"{member.name}_features")
+
+
+def feature_concatenation_combiner(feature_sizes: list[int], n_classes: int,
+                                   name: str = "feature_concatenation_head"):
+    """The original text's idea of concatenation taken literally: the members' penultimate
+    features side by side, Dropout 0.5, a new Dense softmax. Its size grows with the
+    members' feature sizes (VGG16's flattened maps dominate), so it overfits easily."""
+    inputs = [keras.Input(shape=(size,), name=f"member_{i}_features")
+              for i, size in enumerate(feature_sizes)]
+    x = keras.layers.Concatenate()(inputs)
+    x = keras.layers.Dropout(0.5)(x)
+    return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(x), name=name)
+
+
+def feature_ensemble_model(members: list, combiner: keras.Model, settings: Settings, name: str):
+    """One model from raw images to probabilities over the frozen members' penultimate features."""
+    return ensemble_model([penultimate_features(m) for m in members], combiner, settings, name)
+
+
 # --------------------------------------------------------------------------- fitting
 def stratified_holdout(labels: np.ndarray, fraction: float = 0.25, seed: int = 0) -> np.ndarray:
     """Boolean mask of a stratified holdout (at least one image per class when possible),
@@ -152,9 +175,13 @@ def fit_simplex_weights(member_probs: list[np.ndarray], labels: np.ndarray) -> n
 
 
 # --------------------------------------------------------------------------- artifacts
-#: The ensembles notebook 05 makes; the first three are the original's methods.
+#: The ensembles notebook 05 makes; the first three are the original's methods. Their
+#: combiners take the members' class probabilities.
 ENSEMBLE_NAMES = ("average", "concatenation", "weighted_average", "average_dense",
                   "weighted_average_scipy")
+#: Ensembles whose combiners take the members' penultimate features instead.
+FEATURE_ENSEMBLE_NAMES = ("feature_concatenation",)
+ALL_ENSEMBLE_NAMES = ENSEMBLE_NAMES + FEATURE_ENSEMBLE_NAMES
 
 
 def member_outputs(cached: dict[str, dict], split: str) -> tuple[list[np.ndarray], np.ndarray]:
@@ -181,19 +208,32 @@ def save_ensemble(settings: Settings, name: str, ensemble: keras.Model, combiner
     (which notebook 06 applies to the cached member outputs)."""
     from helpers.models import model_path, save_model
 
-    save_model(combiner, combiner_path(settings, name))
-    save_model(ensemble, model_path(settings, name))
+    save_model(combiner, combiner_path(settings, name), settings)
+    save_model(ensemble, model_path(settings, name), settings)
     return model_path(settings, name)
 
 
 def load_combiner(settings: Settings, name: str) -> keras.Model:
-    from helpers.models import MissingArtifactError
+    """The saved combiner of ensemble ``name``, checked like a model (settings and split)."""
+    from helpers.models import MissingArtifactError, load_checked
 
     path = combiner_path(settings, name)
     if not path.exists():
         raise MissingArtifactError(f"Ensemble '{name}' not found at {path}. Run 05_ensembles.ipynb "
                                    f"first (settings: {settings.run_name}).")
-    return keras.models.load_model(path, safe_mode=True)
+    return load_checked(path, settings, name)
+
+
+def build_ensemble(name: str, members: list, combiner: keras.Model, settings: Settings) -> keras.Model:
+    """The full model of ensemble ``name``: over member probabilities or member features."""
+    build = feature_ensemble_model if name in FEATURE_ENSEMBLE_NAMES else ensemble_model
+    return build(members, combiner, settings, name=name)
+
+
+def assemble(settings: Settings, name: str, members: list) -> keras.Model:
+    """Rebuild a saved ensemble from already loaded members and its saved combiner, so a
+    notebook holds one copy of each member however many ensembles it evaluates."""
+    return build_ensemble(name, members, load_combiner(settings, name), settings)
 
 
 def epoch_seconds(model: keras.Model, x, y=None, batch_size: int = 32) -> float:

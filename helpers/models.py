@@ -6,6 +6,8 @@ The architectures themselves live in the notebooks: they are the lesson.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import socket
 from pathlib import Path
@@ -93,6 +95,35 @@ def backbone(name: str, settings: Settings) -> keras.Model:
                               name=f"{name}_backbone")
 
 
+def calibrate_batchnorm(backbone_model: keras.Model, name: str, dataset, max_images: int = 256) -> int:
+    """Set the moving mean and variance of every BatchNormalization layer of a backbone to
+    the statistics of up to ``max_images`` images (raw 0-255 RGB) from ``dataset``, a
+    pipeline of ``(images, labels)`` batches. Returns the number of layers calibrated.
+
+    Only for randomly initialised backbones (``ENSEMBLE_WEIGHTS=none``): their moving
+    statistics start at mean 0 and variance 1, which does not match what the random
+    convolutions produce, so a frozen random MobileNet shrinks every image to almost zero
+    (about 1e-20) and its head has nothing to learn from. Pretrained weights come with
+    statistics that match, so they need no calibration.
+    """
+    layers = [layer for layer in backbone_model.layers
+              if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [(layer.trainable, layer.momentum) for layer in layers]
+    for layer in layers:
+        layer.trainable, layer.momentum = True, 0.0  # momentum 0: keep this batch's statistics
+    batches, count = [], 0
+    for images, _ in dataset:
+        batches.append(np.asarray(images, dtype="float32"))
+        count += len(batches[-1])
+        if count >= max_images:
+            break
+    images = np.concatenate(batches)[:max_images]
+    backbone_model(BackbonePreprocess(name)(images), training=True)
+    for layer, (trainable, momentum) in zip(layers, saved):
+        layer.trainable, layer.momentum = trainable, momentum
+    return len(layers)
+
+
 def freeze_all_but_last(model: keras.Model, trainable_layers: int) -> keras.Model:
     """Freeze every layer of ``model`` except the last ``trainable_layers``."""
     model.trainable = True
@@ -115,29 +146,70 @@ def predictions_path(settings: Settings, name: str) -> Path:
     return settings.path("predictions", f"{name}.npz")
 
 
-def save_model(model: keras.Model, path: Path) -> None:
-    """Save to a temporary file, then rename, so an interrupted save never leaves half a model."""
+def provenance(settings: Settings) -> dict:
+    """What an artifact was made from: the settings that matter and a digest of the saved
+    split (so a model trained on another split, or another class list, is recognised)."""
+    manifest = settings.run_dir / "split.csv"
+    digest = hashlib.sha256(manifest.read_bytes()).hexdigest()[:16] if manifest.exists() else None
+    return {**settings.fingerprint(), "split_sha256": digest}
+
+
+def check_provenance(recorded: dict, settings: Settings, path: Path, name: str) -> None:
+    """Raise a ``ValueError`` naming every difference between what ``path`` was made from
+    and the current settings and split, and the notebook that remakes it."""
+    current = provenance(settings)
+    differences = {key: (recorded.get(key), value) for key, value in current.items()
+                   if recorded.get(key) != value}
+    if differences:
+        remake = MEMBER_NOTEBOOKS.get(name, "05_ensembles.ipynb")
+        details = "; ".join(f"{key}: {old!r} there, {new!r} now" for key, (old, new) in differences.items())
+        raise ValueError(f"{path} was made with other settings or another split ({details}). "
+                         f"It is not mixed into this run: rerun {remake} with the current settings.")
+
+
+def _record_path(path: Path) -> Path:
+    return path.with_suffix(".settings.json")
+
+
+def save_model(model: keras.Model, path: Path, settings: Settings | None = None) -> None:
+    """Save to a temporary file, then rename, so an interrupted save never leaves half a
+    model. With ``settings``, what it was made from is recorded beside it first."""
+    from helpers.config import write_json_atomic
+
+    if settings is not None:
+        write_json_atomic(_record_path(path), provenance(settings))
     tmp = path.with_name(path.stem + ".partial.keras")
     model.save(tmp)
     os.replace(tmp, path)
 
 
+def load_checked(path: Path, settings: Settings, name: str) -> keras.Model:
+    """Load a saved model in safe mode after checking the record beside it against the
+    current settings and split; ``name`` picks the notebook named in the error."""
+    record = _record_path(path)
+    if not record.exists():
+        raise ValueError(f"{path} has no record of the settings it was made with ({record.name} is "
+                         f"missing), so it cannot be checked against this run. Rerun "
+                         f"{MEMBER_NOTEBOOKS.get(name, '05_ensembles.ipynb')}.")
+    check_provenance(json.loads(record.read_text(encoding="utf-8")), settings, path, name)
+    return keras.models.load_model(path, safe_mode=True)
+
+
 def load_model(settings: Settings, name: str) -> keras.Model:
-    """Load ``<artifacts>/models/<name>.keras`` in safe mode, or say which notebook makes it."""
+    """Load ``<artifacts>/models/<name>.keras`` in safe mode, or say which notebook makes it.
+    Refuses a model recorded as made with other settings or another split."""
     path = model_path(settings, name)
     if not path.exists():
         made_by = MEMBER_NOTEBOOKS.get(name, "05_ensembles.ipynb")
         raise MissingArtifactError(f"Model '{name}' not found at {path}. Run {made_by} first "
                                    f"(with the same settings: {settings.run_name}).")
-    return keras.models.load_model(path, safe_mode=True)
+    return load_checked(path, settings, name)
 
 
 def save_predictions(settings: Settings, name: str, probabilities: dict[str, np.ndarray],
                      data) -> Path:
     """Cache predicted class probabilities of the validation and test splits with their
-    labels, file order, class names and the settings that made them."""
-    import json
-
+    labels, file order, class names and the settings and split that made them."""
     path = predictions_path(settings, name)
     arrays = {}
     for split, probs in probabilities.items():
@@ -149,15 +221,13 @@ def save_predictions(settings: Settings, name: str, probabilities: dict[str, np.
         arrays[f"{split}_files"] = np.array([str(p.relative_to(data.split.root)) for p in data.files(split)])
     tmp = path.with_name(path.stem + ".partial.npz")
     np.savez(tmp, class_names=np.array(data.class_names),
-             fingerprint=json.dumps(settings.fingerprint()), **arrays)
+             provenance=json.dumps(provenance(settings)), **arrays)
     os.replace(tmp, path)
     return path
 
 
 def load_predictions(settings: Settings, name: str) -> dict[str, np.ndarray]:
-    """The cached predictions of one model, checked against the current settings."""
-    import json
-
+    """The cached predictions of one model, checked against the current settings and split."""
     path = predictions_path(settings, name)
     if not path.exists():
         made_by = MEMBER_NOTEBOOKS.get(name, "05_ensembles.ipynb")
@@ -165,12 +235,8 @@ def load_predictions(settings: Settings, name: str) -> dict[str, np.ndarray]:
                                    f"Run {made_by} first (settings: {settings.run_name}).")
     with np.load(path, allow_pickle=False) as archive:
         cached = {key: archive[key] for key in archive.files}
-    recorded = json.loads(str(cached.pop("fingerprint")))
-    if recorded != settings.fingerprint():
-        differences = {k: (recorded.get(k), v) for k, v in settings.fingerprint().items()
-                       if recorded.get(k) != v}
-        raise ValueError(f"{path} was made with other settings {differences} (recorded, current). "
-                         f"Rerun {MEMBER_NOTEBOOKS.get(name, 'the notebook that made it')}.")
+    recorded = json.loads(str(cached.pop("provenance", "{}")))
+    check_provenance(recorded, settings, path, name)
     return cached
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -54,7 +55,7 @@ def execute(name: str, out_dir: Path) -> float:
     """Execute one notebook in a fresh kernel inside ``notebooks/``; return seconds taken."""
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
 
     nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
@@ -69,16 +70,24 @@ def execute(name: str, out_dir: Path) -> float:
     except CellExecutionError as error:
         failed = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
             o.get("output_type") == "error" for o in c.get("outputs", []))), len(nb.cells))
-        raise RunError(name, _heading_of(nb, failed), error, out_dir / f"{name}.ipynb") from None
+        summary = f"{error.ename}: {error.evalue}" if getattr(error, "ename", None) else str(error)
+        raise RunError(name, _heading_of(nb, failed), summary, out_dir / f"{name}.ipynb") from None
+    except DeadKernelError:
+        # The cell that was running has no outputs yet; the last one with an execution count is it.
+        running = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                       and c.get("execution_count")), default=len(nb.cells))
+        raise RunError(name, _heading_of(nb, running),
+                       "the kernel died (killed, or out of memory). Artifacts are written atomically, "
+                       f"so rerun with `python -m helpers.run --from {name[:2]}`",
+                       out_dir / f"{name}.ipynb") from None
     finally:
         nbformat.write(nb, out_dir / f"{name}.ipynb")
     return time.perf_counter() - start
 
 
 class RunError(RuntimeError):
-    def __init__(self, notebook: str, heading: str, error: Exception, executed: Path):
-        lines = [line for line in str(error).strip().splitlines() if line.strip()]
-        summary = lines[-1] if lines else repr(error)
+    def __init__(self, notebook: str, heading: str, summary: str, executed: Path):
+        summary = re.sub(r"\x1b\[[0-9;]*m", "", summary).strip()  # no terminal colour codes
         super().__init__(f"{notebook}.ipynb failed in the cell under '{heading}':\n  {summary}\n"
                          f"Open {executed} to see the whole error.")
 

@@ -74,6 +74,19 @@ def test_combiner_on_cached_outputs_equals_the_end_to_end_ensemble(smoke_setting
         assert len(ensemble.trainable_weights) == len(combiner.trainable_weights)
 
 
+def test_feature_ensemble_equals_its_head_on_the_members_features(smoke_settings):
+    members = [tiny_member(smoke_settings, n) for n in ("a", "b", "c")]
+    images = np.random.default_rng(0).uniform(0, 255, (5, 64, 64, 3)).astype("float32")
+    features = [ensembles.penultimate_features(m).predict_on_batch(images) for m in members]
+    assert [f.shape for f in features] == [(5, 4)] * 3  # the tiny members' pooled features
+    head = ensembles.feature_concatenation_combiner([4, 4, 4], 8)
+    ensembles.fit_combiner(head, [np.tile(f, (4, 1)) for f in features], np.arange(20) % 8, max_epochs=2)
+    ensemble = ensembles.build_ensemble("feature_concatenation", members, head, smoke_settings)
+    np.testing.assert_allclose(ensemble.predict_on_batch(images), head.predict_on_batch(features), atol=1e-6)
+    assert len(ensemble.trainable_weights) == 2  # only the new Dense layer's kernel and bias
+    assert head.count_params() == 3 * 4 * 8 + 8
+
+
 def test_members_made_from_different_splits_are_refused():
     a = {"val_probs": random_probs(2), "val_labels": np.array([0, 1]), "class_names": np.array(["x", "y"]),
          "val_files": np.array(["x/1.jpg", "y/2.jpg"])}

@@ -41,6 +41,23 @@ def test_freeze_all_but_last(smoke_settings):
     assert not any(layer.trainable for layer in base.layers[:-3])
 
 
+def test_batchnorm_calibration_brings_back_the_signal_of_a_random_mobilenet(smoke_settings):
+    import tensorflow as tf
+
+    base = models.freeze_all_but_last(models.backbone("mobilenet", smoke_settings), 5)
+    images = np.random.default_rng(0).uniform(0, 255, (16, 64, 64, 3)).astype("float32")
+    pipeline = tf.data.Dataset.from_tensor_slices((images, np.zeros(16, "int32"))).batch(8)
+
+    def features():
+        return base(models.BackbonePreprocess("mobilenet")(images), training=False).numpy()
+
+    assert np.abs(features()).max() < 1e-6  # mean 0 / variance 1 statistics: the signal vanishes
+    assert models.calibrate_batchnorm(base, "mobilenet", pipeline, max_images=16) == 27
+    calibrated = features()
+    assert calibrated.std(axis=0).mean() > 0.05  # images now differ from each other
+    assert [layer.trainable for layer in base.layers[-6:]] == [False, True, True, True, True, True]
+
+
 def test_imagenet_weights_offline_fail_fast_with_instructions(smoke_settings, monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setattr(models, "_can_reach", lambda host, timeout=5.0: False)
@@ -57,10 +74,13 @@ def test_saved_models_reload_in_a_fresh_process_with_the_same_predictions(smoke_
                (("custom_cnn", None), ("vgg16", "vgg16"), ("mobilenet", "mobilenet"))]
     combiner = ensembles.weighted_average_combiner(8)
     ensemble = ensembles.ensemble_model(members, combiner, smoke_settings, name="weighted_average")
+    features = ensembles.feature_ensemble_model(
+        members, ensembles.feature_concatenation_combiner([4, 4, 4], 8), smoke_settings,
+        name="feature_concatenation")
     images = np.random.default_rng(1).uniform(0, 255, (4, 64, 64, 3)).astype("float32")
     np.save(tmp_path / "images.npy", images)
-    expected = {m.name: m.predict_on_batch(images) for m in [*members, ensemble]}
-    for model in [*members, ensemble]:
+    expected = {m.name: m.predict_on_batch(images) for m in [*members, ensemble, features]}
+    for model in [*members, ensemble, features]:
         models.save_model(model, tmp_path / f"{model.name}.keras")
     code = f"""
 import json, numpy as np, keras
@@ -147,3 +167,30 @@ def test_missing_members_name_the_notebooks_to_run(smoke_settings):
     assert all(nb in message for nb in ("02_custom_cnn", "03_vgg16", "04_mobilenet"))
     with pytest.raises(models.MissingArtifactError, match="Run 05_ensembles.ipynb"):
         ensembles.load_combiner(smoke_settings, "average")
+
+
+def test_models_from_other_settings_or_another_split_are_refused(smoke_settings):
+    import shutil
+
+    smoke_settings.path("split.csv").write_text("path,label,split,bytes\ncat/1.jpg,cat,train,10\n")
+    path = models.model_path(smoke_settings, "custom_cnn")
+    models.save_model(tiny_member(smoke_settings, "custom_cnn"), path, smoke_settings)
+    assert models.load_model(smoke_settings, "custom_cnn").name == "custom_cnn"
+
+    # Copied into a run with another image size: refused, with the difference and the notebook.
+    other = type(smoke_settings)(**{**smoke_settings.__dict__, "image_size": 96})
+    target = models.model_path(other, "custom_cnn")
+    for source in (path, path.with_suffix(".settings.json")):
+        shutil.copy(source, target.parent / source.name)
+    with pytest.raises(ValueError, match=r"image_size: 64 there, 96 now.*rerun 02_custom_cnn"):
+        models.load_model(other, "custom_cnn")
+
+    # The split was made again (another class list or other files): refused too.
+    smoke_settings.path("split.csv").write_text("path,label,split,bytes\ndog/1.jpg,dog,train,10\n")
+    with pytest.raises(ValueError, match="split_sha256"):
+        models.load_model(smoke_settings, "custom_cnn")
+
+    # No record at all: refused rather than trusted.
+    path.with_suffix(".settings.json").unlink()
+    with pytest.raises(ValueError, match="no record of the settings"):
+        models.load_model(smoke_settings, "custom_cnn")

@@ -30,3 +30,16 @@ def test_notebook_shape(path):
     titles = [line for text in markdown for line in text.splitlines() if line.startswith("# ")]
     assert len(titles) == 1, "one H1 title per notebook"
     assert any(text.startswith("## Setup") for text in markdown)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_helpers_is_imported_before_tensorflow(path):
+    """``import helpers`` mutes TensorFlow's C++ start-up lines only if TensorFlow (or Keras,
+    which imports it) is not imported before it."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    setup = "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
+    lines = [line for line in setup.splitlines() if line.startswith(("import ", "from "))]
+    first_tf = next((i for i, line in enumerate(lines) if line.split()[1].split(".")[0]
+                     in ("keras", "tensorflow")), len(lines))
+    first_helpers = next(i for i, line in enumerate(lines) if line.split()[1].split(".")[0] == "helpers")
+    assert first_helpers < first_tf, f"{path.name}: import helpers before keras/tensorflow"

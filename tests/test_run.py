@@ -7,6 +7,15 @@ from helpers import run
 from tests.conftest import run_python
 
 
+def _notebook(cells: list[tuple[str, str]]) -> str:
+    return json.dumps({
+        "cells": [{"cell_type": "markdown", "metadata": {}, "source": text} if kind == "md" else
+                  {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                   "source": text} for kind, text in cells],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5})
+
+
 def test_select_notebooks():
     assert run.select(None, None) == list(run.NOTEBOOKS)
     assert run.select("5", None) == ["05_ensembles", "06_evaluation"]
@@ -25,13 +34,8 @@ def test_missing_dataset_is_reported_before_any_kernel_starts(tmp_path):
 def test_a_failing_cell_names_notebook_heading_and_error(tmp_path, monkeypatch):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    cells = [{"cell_type": "markdown", "metadata": {}, "source": "## Break something"},
-             {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-              "source": "raise ValueError('bad setting X')"}]
-    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                      "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    (notebooks / "01_data_preview.ipynb").write_text(json.dumps(nb))
+    (notebooks / "01_data_preview.ipynb").write_text(_notebook([
+        ("md", "## Break something"), ("code", "raise ValueError('bad setting X')")]))
     monkeypatch.setattr(run, "notebooks_dir", lambda: notebooks)
     with pytest.raises(run.RunError) as error:
         run.execute("01_data_preview", tmp_path / "executed")
@@ -39,3 +43,16 @@ def test_a_failing_cell_names_notebook_heading_and_error(tmp_path, monkeypatch):
     assert "01_data_preview.ipynb" in message and "Break something" in message and "bad setting X" in message
     assert (tmp_path / "executed" / "01_data_preview.ipynb").exists()
     shutil.rmtree(notebooks)
+
+
+def test_a_killed_kernel_is_reported_with_how_to_resume(tmp_path, monkeypatch):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (notebooks / "02_custom_cnn.ipynb").write_text(_notebook([
+        ("md", "## Train it"), ("code", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")]))
+    monkeypatch.setattr(run, "notebooks_dir", lambda: notebooks)
+    with pytest.raises(run.RunError) as error:
+        run.execute("02_custom_cnn", tmp_path / "executed")
+    message = str(error.value)
+    assert "02_custom_cnn.ipynb" in message and "kernel died" in message
+    assert "python -m helpers.run --from 02" in message and "Train it" in message
