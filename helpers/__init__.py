@@ -6,6 +6,7 @@ Importing the package registers the project's custom Keras layers (``BackbonePre
 """
 
 import os
+import warnings
 
 # Quiet TensorFlow's C++ start-up messages; must happen before TensorFlow is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -35,6 +36,10 @@ def _import_tensorflow_quietly() -> None:
 
 
 _import_tensorflow_quietly()
+
+# Keras warns on every fit() with a tf.data pipeline that its own shuffle flag is ignored. The
+# series' training pipelines shuffle themselves (``data.make_dataset``), so the warning is noise.
+warnings.filterwarnings("ignore", message="`shuffle=True` was passed, but will be ignored")
 
 from helpers import ensembles, models  # noqa: E402,F401  (registers the custom layers)
 

@@ -19,7 +19,7 @@ PRESET_NAMES = ("smoke", "cpu", "gpu")
 
 #: The defaults of each preset. ``data_dir=None`` means "the generated demo dataset".
 PRESETS: dict[str, dict] = {
-    "smoke": {"image_size": 64, "epochs": 2, "weights": "none", "batch_size": 32,
+    "smoke": {"image_size": 48, "epochs": 2, "weights": "none", "batch_size": 32,
               "max_per_class": None, "demo_data": True},
     "cpu": {"image_size": 128, "epochs": 15, "weights": "imagenet", "batch_size": 32,
             "max_per_class": None, "demo_data": False},
@@ -39,7 +39,9 @@ VARIABLES = {
     "seed": "ENSEMBLE_SEED",
 }
 DEFAULT_SEED = 42
-MIN_IMAGE_SIZE = 32
+#: The custom CNN's four 3x3 convolutions and 2x2 poolings need at least 46 pixels, and the
+#: pre-trained backbones at least 32; below that notebook 02 would fail with a shape error.
+MIN_IMAGE_SIZE = 48
 WEIGHT_CHOICES = ("imagenet", "none")
 
 

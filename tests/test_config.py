@@ -9,7 +9,7 @@ from tests.conftest import run_python
 BASE = {"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": "/tmp/a"}
 
 
-@pytest.mark.parametrize("preset,size,epochs,weights", [("smoke", 64, 2, "none"),
+@pytest.mark.parametrize("preset,size,epochs,weights", [("smoke", 48, 2, "none"),
                                                          ("cpu", 128, 15, "imagenet"),
                                                          ("gpu", 224, 80, "imagenet")])
 def test_presets(preset, size, epochs, weights):
@@ -34,7 +34,7 @@ def test_every_variable_overrides(tmp_path):
 
 @pytest.mark.parametrize("variable,value,mentions", [
     ("ENSEMBLE_PRESET", "laptop", "smoke, cpu, gpu"),
-    ("ENSEMBLE_IMAGE_SIZE", "16", ">= 32"),
+    ("ENSEMBLE_IMAGE_SIZE", "40", ">= 48"),
     ("ENSEMBLE_IMAGE_SIZE", "big", "whole number"),
     ("ENSEMBLE_EPOCHS", "2.5", "whole number"),
     ("ENSEMBLE_WEIGHTS", "random", "imagenet, none"),

@@ -63,7 +63,7 @@ def test_holdout_is_stratified():
 
 def test_combiner_on_cached_outputs_equals_the_end_to_end_ensemble(smoke_settings):
     members = [tiny_member(smoke_settings, n) for n in ("a", "b", "c")]
-    images = np.random.default_rng(0).uniform(0, 255, (6, 64, 64, 3)).astype("float32")
+    images = np.random.default_rng(0).uniform(0, 255, (6, 48, 48, 3)).astype("float32")
     cached = [m.predict_on_batch(images) for m in members]
     for combiner in (ensembles.concatenation_combiner(3, 8), ensembles.average_dense_combiner(3, 8),
                      ensembles.weighted_average_combiner(8)):
@@ -76,7 +76,7 @@ def test_combiner_on_cached_outputs_equals_the_end_to_end_ensemble(smoke_setting
 
 def test_feature_ensemble_equals_its_head_on_the_members_features(smoke_settings):
     members = [tiny_member(smoke_settings, n) for n in ("a", "b", "c")]
-    images = np.random.default_rng(0).uniform(0, 255, (5, 64, 64, 3)).astype("float32")
+    images = np.random.default_rng(0).uniform(0, 255, (5, 48, 48, 3)).astype("float32")
     features = [ensembles.penultimate_features(m).predict_on_batch(images) for m in members]
     assert [f.shape for f in features] == [(5, 4)] * 3  # the tiny members' pooled features
     head = ensembles.feature_concatenation_combiner([4, 4, 4], 8)
@@ -107,3 +107,16 @@ def test_epoch_timer_returns_seconds():
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     assert ensembles.epoch_seconds(model, np.zeros((8, 3)), np.zeros(8, int)) > 0
     assert evaluation.latency_ms(keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten()]), 4, 2) > 0
+
+
+def test_holdout_early_stopping_stops_and_restores_the_best_epoch():
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.1), loss="sparse_categorical_crossentropy")
+    # Training pushes towards class 0 while the holdout is all class 1: it only gets worse.
+    stop = ensembles.HoldoutEarlyStopping(x, np.ones(32, "int32"), patience=3)
+    history = model.fit(x, np.zeros(32, "int32"), epochs=50, callbacks=[stop], verbose=0)
+    losses = history.history["val_loss"]
+    assert len(losses) == 4 and np.argmin(losses) == 0  # best at epoch 1, then 3 worse ones
+    restored = keras.losses.sparse_categorical_crossentropy(np.ones(32, "int32"), model.predict_on_batch(x))
+    assert abs(float(np.mean(restored)) - losses[0]) < 1e-5

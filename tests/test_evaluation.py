@@ -74,6 +74,10 @@ def test_conclusions_follow_the_numbers():
     assert "better by +0.030" in better and "not" not in better.split("oracle")[0]
     worse = " ".join(evaluation.conclusions(_results(-0.05, -0.01, diff=-0.03)))
     assert "**worse**" in worse
+    assert "cannot beat 0.950" in unclear and "did, by combining" not in unclear
+    above = _results(-0.02, 0.04)
+    above["oracle_accuracy"] = 0.905
+    assert "average did, by combining" in " ".join(evaluation.conclusions(above))
 
 
 def test_results_files_are_written(tmp_path):

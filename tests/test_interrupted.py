@@ -17,7 +17,7 @@ from tests.test_models import tiny_member
 settings = config.load()
 config.set_seed(0)
 rng = np.random.default_rng(0)
-images = rng.uniform(0, 255, (32, 64, 64, 3)).astype("float32")
+images = rng.uniform(0, 255, (32, 48, 48, 3)).astype("float32")
 labels = (images.mean(axis=(1, 2, 3)) > 127.5).astype("int32")
 model = tiny_member(settings, "custom_cnn")
 model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
@@ -54,7 +54,7 @@ def test_kill_during_training_keeps_the_last_checkpoint_and_rerun_finishes(tmp_p
     assert sorted(p.name for p in folder.iterdir()) == [
         "custom_cnn.keras", "custom_cnn.partial.keras", "custom_cnn.settings.json"]
     # The checkpoint is the complete model of the first save, not the half-written second one.
-    images = np.random.default_rng(0).uniform(0, 255, (32, 64, 64, 3)).astype("float32")
+    images = np.random.default_rng(0).uniform(0, 255, (32, 48, 48, 3)).astype("float32")
     reloaded = models.load_model(settings, "custom_cnn")
     np.testing.assert_allclose(reloaded.predict_on_batch(images), np.load(tmp_path / "last_saved.npy"),
                                atol=1e-6)

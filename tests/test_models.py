@@ -45,7 +45,7 @@ def test_batchnorm_calibration_brings_back_the_signal_of_a_random_mobilenet(smok
     import tensorflow as tf
 
     base = models.freeze_all_but_last(models.backbone("mobilenet", smoke_settings), 5)
-    images = np.random.default_rng(0).uniform(0, 255, (16, 64, 64, 3)).astype("float32")
+    images = np.random.default_rng(0).uniform(0, 255, (16, 48, 48, 3)).astype("float32")
     pipeline = tf.data.Dataset.from_tensor_slices((images, np.zeros(16, "int32"))).batch(8)
 
     def features():
@@ -77,7 +77,7 @@ def test_saved_models_reload_in_a_fresh_process_with_the_same_predictions(smoke_
     features = ensembles.feature_ensemble_model(
         members, ensembles.feature_concatenation_combiner([4, 4, 4], 8), smoke_settings,
         name="feature_concatenation")
-    images = np.random.default_rng(1).uniform(0, 255, (4, 64, 64, 3)).astype("float32")
+    images = np.random.default_rng(1).uniform(0, 255, (4, 48, 48, 3)).astype("float32")
     np.save(tmp_path / "images.npy", images)
     expected = {m.name: m.predict_on_batch(images) for m in [*members, ensemble, features]}
     for model in [*members, ensemble, features]:
@@ -182,7 +182,7 @@ def test_models_from_other_settings_or_another_split_are_refused(smoke_settings)
     target = models.model_path(other, "custom_cnn")
     for source in (path, path.with_suffix(".settings.json")):
         shutil.copy(source, target.parent / source.name)
-    with pytest.raises(ValueError, match=r"image_size: 64 there, 96 now.*rerun 02_custom_cnn"):
+    with pytest.raises(ValueError, match=r"image_size: 48 there, 96 now.*rerun 02_custom_cnn"):
         models.load_model(other, "custom_cnn")
 
     # The split was made again (another class list or other files): refused too.

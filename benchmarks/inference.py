@@ -1,0 +1,78 @@
+"""Benchmark 3: latency per image of each member and each ensemble at batch sizes 1 and 32,
+and each ensemble's overhead over the summed latency of its three members.
+
+Members are built as in notebooks 02-04 (random weights: the same compute), ensembles as
+in notebook 05; every model is timed with ``evaluation.latency_ms`` (median of repeated
+``predict_on_batch`` calls after warm-up). Writes ``benchmarks/results/inference.json``. Usage::
+
+    python benchmarks/inference.py [--image-size 128] [--repeats 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import keras
+import members
+
+from helpers import config, ensembles, evaluation, models
+
+GOAL_OVERHEAD = 0.10
+
+
+def build_ensembles(member_models: list, settings) -> dict[str, keras.Model]:
+    """Every ensemble of notebook 05, with untrained combiners (the cost is the same)."""
+    n, k = len(member_models), 8
+    feature_sizes = [ensembles.penultimate_features(m).output.shape[-1] for m in member_models]
+    combiners = {
+        "average": ensembles.average_combiner(n, k),
+        "concatenation": ensembles.concatenation_combiner(n, k),
+        "weighted_average": ensembles.weighted_average_combiner(k),
+        "average_dense": ensembles.average_dense_combiner(n, k),
+        "feature_concatenation": ensembles.feature_concatenation_combiner(feature_sizes, k),
+    }
+    return {name: ensembles.build_ensemble(name, member_models, combiner, settings)
+            for name, combiner in combiners.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--image-size", type=int, default=config.PRESETS["cpu"]["image_size"])
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+
+    settings = members.settings_for("cpu", args.image_size)
+    keras.utils.set_random_seed(0)
+    member_models = [members.build(name, settings) for name in models.MEMBER_NAMES]
+    all_models = {m.name: m for m in member_models} | build_ensembles(member_models, settings)
+    rows = {}
+    for name, model in all_models.items():
+        rows[name] = {f"latency_ms_batch{b}": evaluation.latency_ms(model, args.image_size, b,
+                                                                    repeats=args.repeats, warmup=3)
+                      for b in (1, 32)}
+    summed = {b: sum(rows[m][f"latency_ms_batch{b}"] for m in models.MEMBER_NAMES) for b in (1, 32)}
+    for name in all_models:
+        if name not in models.MEMBER_NAMES:
+            for b in (1, 32):
+                rows[name][f"overhead_batch{b}"] = rows[name][f"latency_ms_batch{b}"] / summed[b] - 1
+
+    print(f"image size {args.image_size}px, median of {args.repeats} calls; overhead = ensemble latency "
+          f"/ sum of the members' latencies - 1 (goal: under {GOAL_OVERHEAD:.0%})")
+    print(f"{'model':<22} {'ms/img b=1':>11} {'ms/img b=32':>12} {'overhead b=1':>13} {'overhead b=32':>14}")
+    for name, r in rows.items():
+        over = (f"{r['overhead_batch1']:>+13.1%} {r['overhead_batch32']:>+14.1%}" if "overhead_batch1" in r
+                else f"{'':>13} {'':>14}")
+        print(f"{name:<22} {r['latency_ms_batch1']:>11.2f} {r['latency_ms_batch32']:>12.3f} {over}")
+    print(f"{'sum of the members':<22} {summed[1]:>11.2f} {summed[32]:>12.3f}")
+
+    out = Path(__file__).parent / "results" / "inference.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"image_size": args.image_size, "repeats": args.repeats, "models": rows,
+                               "sum_of_members_ms": summed, "goal_overhead": GOAL_OVERHEAD}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Benchmark 4: wall time of the six notebooks in the ``smoke`` preset against its floor,
+six fresh kernels that only import TensorFlow, and the ratio; also the slowest cells.
+
+Runs ``python -m helpers.run --preset smoke`` in a temporary artifacts folder (so the demo
+data and every model are made from scratch, as in CI), then six one-cell notebooks.
+Writes ``benchmarks/results/smoke_suite.json``. Usage::
+
+    python benchmarks/smoke_suite.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from helpers import config
+from helpers.run import NOTEBOOKS
+
+GOAL_RATIO = 3.0
+
+
+def kernel_with_tensorflow_import() -> float:
+    """Seconds to start a fresh kernel and import TensorFlow in it, as each notebook does."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import tensorflow")])
+    start = time.perf_counter()
+    NotebookClient(nb, kernel_name="python3", timeout=300).execute()
+    return time.perf_counter() - start
+
+
+def cell_seconds(path: Path) -> list[tuple[float, str]]:
+    """(seconds, first line) of every executed cell, from the timing nbclient records."""
+    out = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                          for k in ("iopub.execute_input", "shell.execute_reply"))
+            out.append(((end - start).total_seconds(), cell.source.splitlines()[0][:60]))
+    return out
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as artifacts:
+        env = {**os.environ, "ENSEMBLE_ARTIFACTS_DIR": artifacts}
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "helpers.run", "--preset", "smoke"], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        suite = time.perf_counter() - start
+        executed = config.load({"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": artifacts}).run_dir / "executed"
+        cells = sorted(((s, f"{name}: {line}") for name in NOTEBOOKS
+                        for s, line in cell_seconds(executed / f"{name}.ipynb")), reverse=True)
+    floor_runs = [kernel_with_tensorflow_import() for _ in NOTEBOOKS]
+    floor = sum(floor_runs)
+    ratio = suite / floor
+    print(f"smoke suite (python -m helpers.run --preset smoke, fresh artifacts): {suite:6.1f} s")
+    print(f"floor (six fresh kernels importing TensorFlow):                     {floor:6.1f} s "
+          f"({floor / len(NOTEBOOKS):.1f} s each)")
+    print(f"ratio: {ratio:.2f}x (goal: within {GOAL_RATIO:.0f}x)")
+    print("\nslowest cells:")
+    for seconds, where in cells[:8]:
+        print(f"  {seconds:6.2f} s  {where}")
+    out = Path(__file__).parent / "results" / "smoke_suite.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"suite_s": suite, "floor_s": floor, "floor_runs_s": floor_runs,
+                               "ratio": ratio, "goal_ratio": GOAL_RATIO,
+                               "slowest_cells": [{"seconds": s, "cell": c} for s, c in cells[:8]]},
+                              indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Benchmark 5: what the ``cpu`` preset costs on this machine, and what it would cost on
+the full dataset.
+
+For each member (built as in notebooks 02-04, random weights: the same compute as ImageNet
+weights when the same layers are frozen) it measures training and inference images per
+second at the given image sizes, then projects the wall time of the whole series on the
+full 6,899-image dataset for a grid of levers: image size, images per class, epochs.
+Writes ``benchmarks/results/training_cost.json``. Usage::
+
+    python benchmarks/training_cost.py [--image-sizes 128 96] [--images 192]
+
+The projection counts, per member, ``epochs x train`` training images and ``epochs x val +
+val + test`` predicted images, plus notebook 05 (two end-to-end epochs and one feature pass
+over the validation split) and 06 (one pass over the test split). It is an upper bound on
+training (early stopping often ends sooner) and leaves out JPEG decoding and kernel starts
+(about a minute in all; see benchmarks/smoke_suite.py for kernel starts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import members
+
+from helpers import config
+
+#: Images per class in the Natural Images dataset (6,899 in all), as published on Kaggle.
+REAL_CLASS_COUNTS = {"airplane": 727, "car": 968, "cat": 885, "dog": 702, "flower": 843,
+                     "fruit": 1000, "motorbike": 788, "person": 986}
+GOAL_MINUTES = 45
+
+
+def split_sizes(max_per_class: int | None, val_fraction=0.15, test_fraction=0.15) -> dict[str, int]:
+    """Approximate train / validation / test sizes of the series' stratified split."""
+    used = [min(n, max_per_class) if max_per_class else n for n in REAL_CLASS_COUNTS.values()]
+    val = sum(round(n * val_fraction) for n in used)
+    test = sum(round(n * test_fraction) for n in used)
+    return {"train": sum(used) - val - test, "val": val, "test": test}
+
+
+def throughput(name: str, image_size: int, n_images: int, batch_size: int) -> dict[str, float]:
+    import keras
+
+    settings = members.settings_for("cpu", image_size)
+    keras.utils.set_random_seed(0)
+    model = members.build(name, settings)
+    images, labels = members.random_images(n_images, image_size)
+    model.fit(images, labels, batch_size=batch_size, epochs=1, verbose=0)  # build and warm up
+    start = time.perf_counter()
+    model.fit(images, labels, batch_size=batch_size, epochs=1, verbose=0)
+    train_ips = n_images / (time.perf_counter() - start)
+    model.predict(images[:batch_size], verbose=0)
+    start = time.perf_counter()
+    model.predict(images, batch_size=batch_size, verbose=0)
+    predict_ips = n_images / (time.perf_counter() - start)
+    return {"train_images_per_s": train_ips, "predict_images_per_s": predict_ips,
+            "params": int(model.count_params())}
+
+
+def projected_minutes(speeds: dict[str, dict], sizes: dict[str, int], epochs: int) -> float:
+    seconds = 0.0
+    for speed in speeds.values():
+        seconds += epochs * sizes["train"] / speed["train_images_per_s"]
+        seconds += (epochs * sizes["val"] + sizes["val"] + sizes["test"]) / speed["predict_images_per_s"]
+    all_members = sum(1 / s["predict_images_per_s"] for s in speeds.values())  # seconds per image
+    seconds += (3 * sizes["val"] + sizes["test"]) * all_members  # notebooks 05 and 06
+    return seconds / 60
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    cpu = config.PRESETS["cpu"]
+    parser.add_argument("--image-sizes", type=int, nargs="+", default=[cpu["image_size"], 96])
+    parser.add_argument("--images", type=int, default=192, help="images per timed epoch")
+    args = parser.parse_args()
+
+    speeds = {size: {name: throughput(name, size, args.images, cpu["batch_size"])
+                     for name in ("custom_cnn", "vgg16", "mobilenet")} for size in args.image_sizes}
+    print(f"{'member':<11} {'size':>5} {'train img/s':>12} {'predict img/s':>14} {'params':>12}")
+    for size, by_member in speeds.items():
+        for name, s in by_member.items():
+            print(f"{name:<11} {size:>5} {s['train_images_per_s']:>12.1f} "
+                  f"{s['predict_images_per_s']:>14.1f} {s['params']:>12,}")
+
+    projections = []
+    for size in args.image_sizes:
+        for cap in (None, 300, 200, 150, 100):
+            for epochs in (cpu["epochs"], 10):
+                sizes = split_sizes(cap)
+                minutes = projected_minutes(speeds[size], sizes, epochs)
+                projections.append({"image_size": size, "max_per_class": cap, "epochs": epochs,
+                                    "train_images": sizes["train"], "minutes": minutes,
+                                    "within_goal": minutes <= GOAL_MINUTES})
+    preset = {"image_size": cpu["image_size"], "max_per_class": cpu["max_per_class"], "epochs": cpu["epochs"]}
+    print(f"\nprojected series on the full dataset (goal: {GOAL_MINUTES} min); "
+          f"* = the cpu preset's defaults {preset}")
+    print(f"{'size':>5} {'per class':>10} {'epochs':>7} {'train imgs':>11} {'minutes':>8}")
+    for p in projections:
+        mark = "*" if {k: p[k] for k in preset} == preset else " "
+        print(f"{p['image_size']:>5} {str(p['max_per_class'] or 'all'):>10} {p['epochs']:>7} "
+              f"{p['train_images']:>11} {p['minutes']:>8.1f} {mark}{'' if p['within_goal'] else '  over'}")
+
+    out = Path(__file__).parent / "results" / "training_cost.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"cpu_preset": preset, "timed_images": args.images,
+                               "speeds": {str(k): v for k, v in speeds.items()},
+                               "projections": projections, "goal_minutes": GOAL_MINUTES}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
