@@ -1,6 +1,6 @@
-import json
 import shutil
 
+import nbformat
 import pytest
 
 from helpers import run
@@ -8,12 +8,11 @@ from tests.conftest import run_python
 
 
 def _notebook(cells: list[tuple[str, str]]) -> str:
-    return json.dumps({
-        "cells": [{"cell_type": "markdown", "metadata": {}, "source": text} if kind == "md" else
-                  {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                   "source": text} for kind, text in cells],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5})
+    """A notebook of ("md" | "code", source) cells, for the runner to execute."""
+    build = {"md": nbformat.v4.new_markdown_cell, "code": nbformat.v4.new_code_cell}
+    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nbformat.writes(nbformat.v4.new_notebook(cells=[build[kind](text) for kind, text in cells],
+                                                    metadata={"kernelspec": kernelspec}))
 
 
 def test_select_notebooks():
