@@ -139,6 +139,19 @@ def stratified_holdout(labels: np.ndarray, fraction: float = 0.25, seed: int = 0
     return mask
 
 
+def array_pipeline(inputs: list[np.ndarray], labels: np.ndarray, batch_size: int = 32,
+                   shuffle_seed: int | None = None):
+    """A ``tf.data`` pipeline over in-memory arrays (one per model input), built once.
+
+    Given NumPy arrays, Keras rebuilds its input pipeline at every epoch, which costs
+    several times more than an epoch of a combiner with a few hundred parameters."""
+    features = inputs[0] if len(inputs) == 1 else tuple(inputs)
+    pipeline = tf.data.Dataset.from_tensor_slices((features, np.asarray(labels, "int32"))).cache()
+    if shuffle_seed is not None:
+        pipeline = pipeline.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return pipeline.batch(batch_size)
+
+
 class HoldoutEarlyStopping(keras.callbacks.Callback):
     """Stop when the loss on a small holdout has not improved for ``patience`` epochs, then
     restore the best weights. Like ``keras.callbacks.EarlyStopping`` on ``val_loss``, but the
@@ -179,12 +192,8 @@ def fit_combiner(combiner: keras.Model, member_probs: list[np.ndarray], labels: 
     combiner.compile(optimizer=keras.optimizers.Adam(learning_rate),
                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     stop = HoldoutEarlyStopping([p[holdout] for p in member_probs], labels[holdout], patience)
-    # A tf.data pipeline built once: with NumPy arrays Keras rebuilds its input pipeline every
-    # epoch, which costs several times more than an epoch of a small combiner.
-    train = tf.data.Dataset.from_tensor_slices((tuple(p[~holdout] for p in member_probs),
-                                                labels[~holdout].astype("int32")))
-    train = train.cache().shuffle(int((~holdout).sum()), seed=seed, reshuffle_each_iteration=True)
-    return combiner.fit(train.batch(32), epochs=max_epochs, callbacks=[stop], verbose=verbose)
+    train = array_pipeline([p[~holdout] for p in member_probs], labels[~holdout], shuffle_seed=seed)
+    return combiner.fit(train, epochs=max_epochs, callbacks=[stop], verbose=verbose)
 
 
 def fit_simplex_weights(member_probs: list[np.ndarray], labels: np.ndarray) -> np.ndarray:
@@ -266,11 +275,13 @@ def assemble(settings: Settings, name: str, members: list) -> keras.Model:
 
 
 def epoch_seconds(model: keras.Model, x, y=None, batch_size: int = 32) -> float:
-    """Seconds for one training epoch, after one untimed epoch that builds the graph."""
+    """Seconds for one training epoch, after one untimed epoch that builds the graph.
+    ``x`` is a ``tf.data`` pipeline, or a list of arrays (one per input) with labels ``y``."""
     import time
 
-    size = batch_size if y is not None else None  # a tf.data pipeline brings its own batches
-    model.fit(x, y, batch_size=size, epochs=1, verbose=0)
+    if y is not None:
+        x = array_pipeline(list(x) if isinstance(x, (list, tuple)) else [x], y, batch_size)
+    model.fit(x, epochs=1, verbose=0)
     start = time.perf_counter()
-    model.fit(x, y, batch_size=size, epochs=1, verbose=0)
+    model.fit(x, epochs=1, verbose=0)
     return time.perf_counter() - start

@@ -82,7 +82,10 @@ def backbone(name: str, settings: Settings) -> keras.Model:
         raise ValueError(f"Unknown backbone {name!r}; choose one of {sorted(constructors)}.")
     weights = settings.keras_weights
     if weights == "imagenet":
-        file_name = _WEIGHT_FILES[name].format(size=settings.image_size)
+        # MobileNet has ImageNet weights for 128, 160, 192 and 224 px; Keras loads the 224 px
+        # ones for any other size (the convolutions work at any size).
+        size = settings.image_size if settings.image_size in (128, 160, 192, 224) else 224
+        file_name = _WEIGHT_FILES[name].format(size=size)
         cached = _keras_cache_dir() / file_name
         if not cached.exists() and not _can_reach("storage.googleapis.com"):
             raise RuntimeError(

@@ -17,6 +17,12 @@ def test_presets(preset, size, epochs, weights):
     assert (s.preset, s.image_size, s.epochs, s.weights) == (preset, size, epochs, weights)
     assert s.uses_demo_data == (preset == "smoke")
     assert s.keras_weights == (None if weights == "none" else "imagenet")
+    assert s.max_per_class == (300 if preset == "cpu" else None)
+
+
+def test_the_cpu_preset_subset_can_be_switched_off():
+    s = config.load({**BASE, "ENSEMBLE_PRESET": "cpu", "ENSEMBLE_MAX_PER_CLASS": "none"})
+    assert s.max_per_class is None and "-max" not in s.run_name
 
 
 def test_auto_preset_is_cpu_without_gpu():

@@ -67,6 +67,10 @@ def test_imagenet_weights_offline_fail_fast_with_instructions(smoke_settings, mo
     message = str(error.value)
     assert "mobilenet_1_0_128_tf_no_top.h5" in message and str(tmp_path / "keras" / "models") in message
     assert "ENSEMBLE_WEIGHTS=none" in message
+    # Sizes without MobileNet weights of their own use the 224 px file, as Keras does.
+    odd_size = type(smoke_settings)(**{**settings.__dict__, "image_size": 96})
+    with pytest.raises(RuntimeError, match="mobilenet_1_0_224_tf_no_top.h5"):
+        models.backbone("mobilenet", odd_size)
 
 
 def test_saved_models_reload_in_a_fresh_process_with_the_same_predictions(smoke_settings, tmp_path):

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from helpers import colab
 from helpers.config import project_root
 
 NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
@@ -37,9 +38,26 @@ def test_helpers_is_imported_before_tensorflow(path):
     """``import helpers`` mutes TensorFlow's C++ start-up lines only if TensorFlow (or Keras,
     which imports it) is not imported before it."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    setup = "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
+    setup = "".join(next(c for c in cells if c["cell_type"] == "code"
+                         and c.get("id") != colab.CELL_ID)["source"])
     lines = [line for line in setup.splitlines() if line.startswith(("import ", "from "))]
     first_tf = next((i for i, line in enumerate(lines) if line.split()[1].split(".")[0]
                      in ("keras", "tensorflow")), len(lines))
     first_helpers = next(i for i, line in enumerate(lines) if line.split()[1].split(".")[0] == "helpers")
     assert first_helpers < first_tf, f"{path.name}: import helpers before keras/tensorflow"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_colab_cell_installs_from_the_one_repository_address(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    found = [c for c in cells if c.get("id") == colab.CELL_ID]
+    expected = colab.setup_cell_source(colab.repository_url())
+    assert len(found) == 1 and "".join(found[0]["source"]) == expected, (
+        f"{path.name}: the Colab cell is missing or stale; run `python -m helpers.colab`")
+    assert colab.repository_url() in expected and "requirements.txt" in expected
+
+
+def test_repository_address_missing_is_a_clear_error(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    with pytest.raises(ValueError, match=r"no Repository"):
+        colab.repository_url(tmp_path / "pyproject.toml")
