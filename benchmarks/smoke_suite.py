@@ -56,6 +56,7 @@ def main() -> None:
                        stdout=subprocess.DEVNULL)
         suite = time.perf_counter() - start
         executed = config.load({"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": artifacts}).run_dir / "executed"
+        per_notebook = json.loads((executed / "timings.json").read_text())["seconds"]
         cells = sorted(((s, f"{name}: {line}") for name in NOTEBOOKS
                         for s, line in cell_seconds(executed / f"{name}.ipynb")), reverse=True)
     floor_runs = [kernel_with_tensorflow_import() for _ in NOTEBOOKS]
@@ -65,12 +66,15 @@ def main() -> None:
     print(f"floor (six fresh kernels importing TensorFlow):                     {floor:6.1f} s "
           f"({floor / len(NOTEBOOKS):.1f} s each)")
     print(f"ratio: {ratio:.2f}x (goal: within {GOAL_RATIO:.0f}x)")
+    print("\nper notebook (kernel start included): " + ", ".join(
+        f"{name[:2]} {seconds:.1f} s" for name, seconds in per_notebook.items()))
     print("\nslowest cells:")
     for seconds, where in cells[:8]:
         print(f"  {seconds:6.2f} s  {where}")
     out = Path(__file__).parent / "results" / "smoke_suite.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"suite_s": suite, "floor_s": floor, "floor_runs_s": floor_runs,
+    out.write_text(json.dumps({"suite_s": suite, "per_notebook_s": per_notebook,
+                               "floor_s": floor, "floor_runs_s": floor_runs,
                                "ratio": ratio, "goal_ratio": GOAL_RATIO,
                                "slowest_cells": [{"seconds": s, "cell": c} for s, c in cells[:8]]},
                               indent=2))

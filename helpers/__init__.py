@@ -35,12 +35,21 @@ def _import_tensorflow_quietly() -> None:
         os.close(saved)
 
 
-_import_tensorflow_quietly()
+def _started_as_the_runner() -> bool:
+    """True in ``python -m helpers.run``: the runner only starts kernels, so it skips
+    TensorFlow (about 3 s and 700 MB it would hold while every notebook runs)."""
+    import sys
+
+    argv = list(getattr(sys, "orig_argv", []))
+    return "-m" in argv and argv.index("-m") + 1 < len(argv) and argv[argv.index("-m") + 1] == "helpers.run"
+
+
+if not _started_as_the_runner():
+    _import_tensorflow_quietly()
+    from helpers import ensembles, models  # noqa: F401  (registers the custom layers)
 
 # Keras warns on every fit() with a tf.data pipeline that its own shuffle flag is ignored. The
 # series' training pipelines shuffle themselves (``data.make_dataset``), so the warning is noise.
 warnings.filterwarnings("ignore", message="`shuffle=True` was passed, but will be ignored")
-
-from helpers import ensembles, models  # noqa: E402,F401  (registers the custom layers)
 
 __version__ = "0.1.0"

@@ -165,6 +165,9 @@ def _resolve_path(raw: str) -> Path:
 
 def detect_preset() -> str:
     """``gpu`` when TensorFlow sees a GPU, else ``cpu``."""
+    from helpers import _import_tensorflow_quietly
+
+    _import_tensorflow_quietly()  # a no-op where TensorFlow is already imported
     import tensorflow as tf
 
     return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"

@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds in timings:
         print(f"{name:<22} {seconds:>7.1f}")
     print(f"{'total':<22} {sum(s for _, s in timings):>7.1f}")
+    config.write_json_atomic(out_dir / "timings.json", {"preset": settings.preset, "seconds": dict(timings)})
     print(f"Executed notebooks: {out_dir}")
     results = settings.run_dir / "results.md"
     if results.exists():

@@ -120,3 +120,22 @@ def test_holdout_early_stopping_stops_and_restores_the_best_epoch():
     assert len(losses) == 4 and np.argmin(losses) == 0  # best at epoch 1, then 3 worse ones
     restored = keras.losses.sparse_categorical_crossentropy(np.ones(32, "int32"), model.predict_on_batch(x))
     assert abs(float(np.mean(restored)) - losses[0]) < 1e-5
+
+
+def test_assembled_ensembles_share_one_copy_of_each_member(smoke_settings):
+    """What notebooks 05 and 06 rely on to hold each member once, whatever the preset."""
+    members = [tiny_member(smoke_settings, n) for n in ("custom_cnn", "vgg16", "mobilenet")]
+    heads = {"average": ensembles.average_combiner(3, 8),
+             "concatenation": ensembles.concatenation_combiner(3, 8),
+             "weighted_average": ensembles.weighted_average_combiner(8),
+             "feature_concatenation": ensembles.feature_concatenation_combiner([4, 4, 4], 8)}
+    for name, head in heads.items():
+        full = ensembles.build_ensemble(name, members, head, smoke_settings)
+        ensembles.save_ensemble(smoke_settings, name, full, head)
+    assembled = [ensembles.assemble(smoke_settings, name, members) for name in heads]
+    member_variables = {id(v) for m in members for v in m.weights}
+    every_variable = {id(v) for model in assembled for v in model.weights}
+    combiner_variables = every_variable - member_variables
+    # Besides the members' own variables there are only the (reloaded) combiners' few.
+    assert member_variables <= every_variable
+    assert len(combiner_variables) == sum(len(h.weights) for h in heads.values())

@@ -1,4 +1,5 @@
-import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -30,28 +31,42 @@ def test_missing_dataset_is_reported_before_any_kernel_starts(tmp_path):
     assert "python -m helpers.data download" in result.stderr and "--preset smoke" in result.stderr
 
 
-def test_a_failing_cell_names_notebook_heading_and_error(tmp_path, monkeypatch):
+def _run_failing(tmp_path, monkeypatch, name: str, cells: list[tuple[str, str]]) -> str:
+    """Execute a one-off notebook called ``name`` with the runner; return its error message."""
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    (notebooks / "01_data_preview.ipynb").write_text(_notebook([
-        ("md", "## Break something"), ("code", "raise ValueError('bad setting X')")]))
+    (notebooks / f"{name}.ipynb").write_text(_notebook(cells))
     monkeypatch.setattr(run, "notebooks_dir", lambda: notebooks)
     with pytest.raises(run.RunError) as error:
-        run.execute("01_data_preview", tmp_path / "executed")
-    message = str(error.value)
-    assert "01_data_preview.ipynb" in message and "Break something" in message and "bad setting X" in message
-    assert (tmp_path / "executed" / "01_data_preview.ipynb").exists()
-    shutil.rmtree(notebooks)
+        run.execute(name, tmp_path / "executed")
+    assert (tmp_path / "executed" / f"{name}.ipynb").exists()
+    return str(error.value)
+
+
+def test_a_failing_cell_names_notebook_heading_and_error(tmp_path, monkeypatch):
+    message = _run_failing(tmp_path, monkeypatch, "01_data_preview", [
+        ("md", "## Break something"), ("code", "raise ValueError('bad setting X')")])
+    assert "01_data_preview.ipynb" in message and "Break something" in message
+    assert "ValueError: bad setting X" in message
 
 
 def test_a_killed_kernel_is_reported_with_how_to_resume(tmp_path, monkeypatch):
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    (notebooks / "02_custom_cnn.ipynb").write_text(_notebook([
-        ("md", "## Train it"), ("code", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")]))
-    monkeypatch.setattr(run, "notebooks_dir", lambda: notebooks)
-    with pytest.raises(run.RunError) as error:
-        run.execute("02_custom_cnn", tmp_path / "executed")
-    message = str(error.value)
+    message = _run_failing(tmp_path, monkeypatch, "02_custom_cnn", [
+        ("md", "## Train it"), ("code", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")])
     assert "02_custom_cnn.ipynb" in message and "kernel died" in message
     assert "python -m helpers.run --from 02" in message and "Train it" in message
+
+
+def test_the_runner_process_does_not_load_tensorflow(monkeypatch):
+    import helpers
+
+    monkeypatch.setattr("sys.orig_argv", ["python", "-c", "import helpers"])
+    assert not helpers._started_as_the_runner()
+    # -X importtime lists every module the runner imports; a bad --only stops it after set-up.
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "helpers.run", "--preset", "smoke",
+                             "--only", "09"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "use 01-06" in result.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert "helpers.config" in imported
+    assert not [name for name in imported if name.split(".")[0] in ("tensorflow", "keras")]
