@@ -100,28 +100,31 @@ def backbone(name: str, settings: Settings) -> keras.Model:
 
 def calibrate_batchnorm(backbone_model: keras.Model, name: str, dataset, max_images: int = 256) -> int:
     """Set the moving mean and variance of every BatchNormalization layer of a backbone to
-    the statistics of up to ``max_images`` images (raw 0-255 RGB) from ``dataset``, a
+    their average over up to ``max_images`` images (raw 0-255 RGB) from ``dataset``, a
     pipeline of ``(images, labels)`` batches. Returns the number of layers calibrated.
 
     Only for randomly initialised backbones (``ENSEMBLE_WEIGHTS=none``): their moving
     statistics start at mean 0 and variance 1, which does not match what the random
     convolutions produce, so a frozen random MobileNet shrinks every image to almost zero
     (about 1e-20) and its head has nothing to learn from. Pretrained weights come with
-    statistics that match, so they need no calibration.
+    statistics that match, so they need no calibration. It runs batch by batch, so its
+    memory is that of one batch, whatever ``max_images`` is.
     """
     layers = [layer for layer in backbone_model.layers
               if isinstance(layer, keras.layers.BatchNormalization)]
     saved = [(layer.trainable, layer.momentum) for layer in layers]
-    for layer in layers:
-        layer.trainable, layer.momentum = True, 0.0  # momentum 0: keep this batch's statistics
-    batches, count = [], 0
+    preprocess = BackbonePreprocess(name)
+    seen = batches = 0
     for images, _ in dataset:
-        batches.append(np.asarray(images, dtype="float32"))
-        count += len(batches[-1])
-        if count >= max_images:
+        batches += 1
+        for layer in layers:
+            # momentum (k-1)/k after k batches: the moving statistics are the plain average
+            layer.trainable, layer.momentum = True, (batches - 1) / batches
+        images = np.asarray(images, dtype="float32")[: max_images - seen]
+        backbone_model(preprocess(images), training=True)
+        seen += len(images)
+        if seen >= max_images:
             break
-    images = np.concatenate(batches)[:max_images]
-    backbone_model(BackbonePreprocess(name)(images), training=True)
     for layer, (trainable, momentum) in zip(layers, saved):
         layer.trainable, layer.momentum = trainable, momentum
     return len(layers)

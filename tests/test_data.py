@@ -210,7 +210,12 @@ def test_describe_command_on_the_demo_dataset(tmp_path):
     result = run_python("from helpers.data import main; main(['describe'])",
                         env={"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
-    assert "8 classes, 320 images" in result.stdout and "total" in result.stdout
+    assert "8 classes, 320 images" in result.stdout and "Skipped 0 file(s)" in result.stdout
+    # What notebook 01 shows for the smoke preset: 28 / 6 / 6 images of every class.
+    rows = [line.split() for line in result.stdout.splitlines()]
+    split = {row[0]: row[1:] for row in rows if len(row) == 4 and row[0] in (*data.CLASS_NAMES, "total")}
+    assert all(split[name] == ["28", "6", "6"] for name in data.CLASS_NAMES)
+    assert split["total"] == ["224", "48", "48"]
 
 
 def test_describe_command_reports_a_missing_dataset_without_traceback(tmp_path):

@@ -56,6 +56,11 @@ def test_batchnorm_calibration_brings_back_the_signal_of_a_random_mobilenet(smok
     calibrated = features()
     assert calibrated.std(axis=0).mean() > 0.05  # images now differ from each other
     assert [layer.trainable for layer in base.layers[-6:]] == [False, True, True, True, True, True]
+    # Calibrated in two batches of 8: the first layer's moving mean is the mean over all 16.
+    first_conv = base.get_layer("conv1")(models.BackbonePreprocess("mobilenet")(images)).numpy()
+    np.testing.assert_allclose(base.get_layer("conv1_bn").moving_mean.numpy(),
+                               first_conv.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-6)
+    assert base.get_layer("conv1_bn").momentum == 0.99  # restored
 
 
 def test_imagenet_weights_offline_fail_fast_with_instructions(smoke_settings, monkeypatch, tmp_path):
