@@ -157,7 +157,7 @@ def _resolve_path(raw: str) -> Path:
     tried from the project root too, because Jupyter kernels run inside ``notebooks/``."""
     path = Path(raw).expanduser()
     if path.is_absolute():
-        return path
+        return path.resolve()  # no "..": printed settings and error messages name the real folder
     if not path.exists() and (project_root() / path).exists():
         return (project_root() / path).resolve()
     return path.resolve()

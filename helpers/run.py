@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -51,15 +52,67 @@ def _heading_of(nb, index: int) -> str:
     return "(before the first heading)"
 
 
-def execute(name: str, out_dir: Path) -> float:
-    """Execute one notebook in a fresh kernel inside ``notebooks/``; return seconds taken."""
+class Progress:
+    """The status line of the notebook being run: its number, name, the section (heading) now
+    running and the time so far. On a terminal it is redrawn every second, so a long
+    training cell shows it is alive; elsewhere (CI logs, pipes) it prints one line per
+    notebook, as ``[3/6] 03_vgg16 ... done in 160.1 s``."""
+
+    def __init__(self, stream=None, interval: float = 1.0):
+        self.stream = stream or sys.stdout
+        self.live = self.stream.isatty()
+        self.interval = interval
+        self.label, self.section, self.start = "", "", time.perf_counter()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    def begin(self, label: str) -> None:
+        self.label, self.section, self.start = label, "starting the kernel", time.perf_counter()
+        if not self.live:
+            print(f"{label} ...", end=" ", file=self.stream, flush=True)
+            return
+        self._stop.clear()
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+        self._ticker.start()
+
+    def enter_section(self, heading: str) -> None:
+        self.section = heading
+
+    def line(self) -> str:
+        minutes, seconds = divmod(int(time.perf_counter() - self.start), 60)
+        return f"{self.label} · {self.section} · {minutes}:{seconds:02d}"
+
+    def _tick(self) -> None:
+        while not self._stop.is_set():
+            self.stream.write("\r\x1b[2K" + self.line())
+            self.stream.flush()
+            self._stop.wait(self.interval)
+
+    def end(self, outcome: str) -> None:
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+            self._ticker = None
+            self.stream.write("\r\x1b[2K" + f"{self.label} ... ")
+        print(outcome, file=self.stream, flush=True)
+
+
+def execute(name: str, out_dir: Path, progress: Progress | None = None) -> float:
+    """Execute one notebook in a fresh kernel inside ``notebooks/``; return seconds taken.
+    ``progress`` is told the heading of each section as the kernel reaches it."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
     nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
+
+    def on_cell_start(cell, cell_index, **_):
+        if progress is not None and cell.cell_type == "code":
+            progress.enter_section(_heading_of(nb, cell_index))
+
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(notebooks_dir())}})
+                            resources={"metadata": {"path": str(notebooks_dir())}},
+                            on_cell_start=on_cell_start)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     # The kernel's own stderr (TensorFlow's C++ lines, Jupyter's transport notices) goes to a
@@ -129,16 +182,20 @@ def main(argv: list[str] | None = None) -> int:
     print(settings, "\n", flush=True)
     out_dir = settings.run_dir / "executed"
     timings: list[tuple[str, float]] = []
+    progress = Progress()
     for i, name in enumerate(chosen, 1):
-        print(f"[{i}/{len(chosen)}] {name} ...", end=" ", flush=True)
+        progress.begin(f"[{i}/{len(chosen)}] {name}")
         try:
-            seconds = execute(name, out_dir)
+            seconds = execute(name, out_dir, progress)
         except RunError as error:
-            print("failed")
+            progress.end("failed")
             print(f"error: {error}", file=sys.stderr)
             return 1
+        except BaseException:
+            progress.end("stopped")
+            raise
         timings.append((name, seconds))
-        print(f"done in {seconds:.1f} s", flush=True)
+        progress.end(f"done in {seconds:.1f} s")
 
     print("\nnotebook               seconds")
     for name, seconds in timings:

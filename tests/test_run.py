@@ -1,3 +1,4 @@
+import io
 import subprocess
 import sys
 
@@ -70,3 +71,33 @@ def test_the_runner_process_does_not_load_tensorflow(monkeypatch):
                 if line.startswith("import time:")]
     assert "helpers.config" in imported
     assert not [name for name in imported if name.split(".")[0] in ("tensorflow", "keras")]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_shows_the_running_section_on_a_terminal_and_one_line_elsewhere(tmp_path, monkeypatch):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (notebooks / "02_custom_cnn.ipynb").write_text(_notebook([
+        ("md", "# Title"), ("md", "## Train it"), ("code", "import time\ntime.sleep(1.5)")]))
+    monkeypatch.setattr(run, "notebooks_dir", lambda: notebooks)
+
+    terminal = _Terminal()
+    progress = run.Progress(terminal, interval=0.1)
+    progress.begin("[2/6] 02_custom_cnn")
+    seconds = run.execute("02_custom_cnn", tmp_path / "executed", progress)
+    progress.end(f"done in {seconds:.1f} s")
+    shown = terminal.getvalue()
+    assert "[2/6] 02_custom_cnn · starting the kernel · 0:0" in shown
+    assert "[2/6] 02_custom_cnn · Train it · 0:0" in shown  # the section that was running
+    assert shown.endswith(f"\r\x1b[2K[2/6] 02_custom_cnn ... done in {seconds:.1f} s\n")
+
+    log = io.StringIO()  # not a terminal: no redrawing, one line per notebook
+    progress = run.Progress(log)
+    progress.begin("[2/6] 02_custom_cnn")
+    progress.enter_section("Train it")
+    progress.end("done in 1.0 s")
+    assert log.getvalue() == "[2/6] 02_custom_cnn ... done in 1.0 s\n"

@@ -1,0 +1,31 @@
+"""The README's measured figures are the benchmarks' own output, never typed in by hand:
+when a benchmark is rerun, this test fails until the README is updated from it."""
+
+import json
+import re
+import runpy
+
+from helpers.config import project_root
+from helpers.run import NOTEBOOKS
+
+ROOT = project_root()
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_performance_tables_are_the_benchmark_report():
+    report = runpy.run_path(str(ROOT / "benchmarks" / "report.py"))
+    lines = report["goals"]() + report["training"]() + report["memory"]()
+    assert lines, "benchmarks/results/ is empty"
+    missing = [line for line in lines if line not in README]
+    assert not missing, ("README.md differs from `python benchmarks/report.py`; paste its output into the "
+                         f"Performance section. Lines not in the README: {missing}")
+
+
+def test_notebook_table_shows_the_measured_smoke_times():
+    measured = json.loads((ROOT / "benchmarks" / "results" / "smoke_suite.json").read_text())
+    for name in NOTEBOOKS:
+        row = re.search(rf"^\| `{name}` \|.*\| ([0-9.]+) s \|$", README, re.M)
+        assert row, f"README.md has no row for {name} in the table of notebooks"
+        assert row.group(1) == f"{measured['per_notebook_s'][name]:.1f}", (
+            f"{name}: the README says {row.group(1)} s, benchmarks/results/smoke_suite.json says "
+            f"{measured['per_notebook_s'][name]:.1f} s")
