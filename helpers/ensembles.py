@@ -127,9 +127,16 @@ def feature_ensemble_model(members: list, combiner: keras.Model, settings: Setti
 
 
 # --------------------------------------------------------------------------- fitting
-def stratified_holdout(labels: np.ndarray, fraction: float = 0.25, seed: int = 0) -> np.ndarray:
-    """Boolean mask of a stratified holdout (at least one image per class when possible),
-    used for early stopping while fitting a combiner on the validation split."""
+#: The share of the validation split that every combiner leaves out of its fitting.
+HOLDOUT_FRACTION = 0.25
+
+
+def stratified_holdout(labels: np.ndarray, fraction: float = HOLDOUT_FRACTION, seed: int = 0) -> np.ndarray:
+    """Boolean mask of a stratified holdout (at least one image per class when possible).
+
+    The same seed gives the same mask, so every combiner fitted on the validation split
+    leaves out the same images: they stop its training early, and afterwards they compare
+    the ensembles fairly, before the test split is opened."""
     rng = np.random.default_rng(seed)
     mask = np.zeros(len(labels), dtype=bool)
     for cls in np.unique(labels):
@@ -194,6 +201,13 @@ def fit_combiner(combiner: keras.Model, member_probs: list[np.ndarray], labels: 
     stop = HoldoutEarlyStopping([p[holdout] for p in member_probs], labels[holdout], patience)
     train = array_pipeline([p[~holdout] for p in member_probs], labels[~holdout], shuffle_seed=seed)
     return combiner.fit(train, epochs=max_epochs, callbacks=[stop], verbose=verbose)
+
+
+def combine(combiner: keras.Model, inputs: list[np.ndarray]) -> np.ndarray:
+    """A fitted combiner's output for cached member outputs (or features), in one direct
+    call. ``combiner.predict`` would compile a graph for every combiner it sees, which costs
+    more than the combining itself and makes TensorFlow warn about retracing."""
+    return np.asarray(combiner([np.asarray(x, dtype="float32") for x in inputs], training=False))
 
 
 def fit_simplex_weights(member_probs: list[np.ndarray], labels: np.ndarray) -> np.ndarray:
@@ -285,3 +299,35 @@ def epoch_seconds(model: keras.Model, x, y=None, batch_size: int = 32) -> float:
     start = time.perf_counter()
     model.fit(x, epochs=1, verbose=0)
     return time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------- choosing what to test
+def selection_path(settings: Settings):
+    return settings.path("validation_choice.json")
+
+
+def save_selection(settings: Settings, member: str, ensemble: str, scores: dict[str, dict]) -> dict:
+    """Record, before the test split is opened, which member and which ensemble notebook 06
+    compares, and the validation scores they were chosen by (with what made them)."""
+    from helpers.config import write_json_atomic
+    from helpers.models import provenance
+
+    choice = {"member": member, "ensemble": ensemble, "validation_scores": scores,
+              "provenance": provenance(settings)}
+    write_json_atomic(selection_path(settings), choice)
+    return choice
+
+
+def load_selection(settings: Settings) -> dict:
+    """The choice notebook 05 recorded, checked against the current settings and split."""
+    import json
+
+    from helpers.models import MissingArtifactError, check_provenance
+
+    path = selection_path(settings)
+    if not path.exists():
+        raise MissingArtifactError(f"No record of the ensemble chosen on validation at {path}. Run "
+                                   f"05_ensembles.ipynb first (settings: {settings.run_name}).")
+    choice = json.loads(path.read_text(encoding="utf-8"))
+    check_provenance(choice.pop("provenance", {}), settings, path, "validation_choice")
+    return choice

@@ -70,6 +70,14 @@ def scores(labels: np.ndarray, probs: np.ndarray) -> dict[str, float]:
     }
 
 
+def best_by_accuracy(rows: dict[str, dict]) -> str:
+    """The name whose scores have the highest accuracy; ties go to the lower log-loss
+    (on a few dozen images several models often share one accuracy)."""
+    if not rows:
+        raise ValueError("No models to choose from.")
+    return max(rows, key=lambda name: (rows[name]["accuracy"], -rows[name]["nll"]))
+
+
 def per_class_f1(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return skm.f1_score(labels, probs.argmax(1), labels=range(probs.shape[1]), average=None,
                         zero_division=0)
@@ -174,8 +182,8 @@ def conclusions(results: dict) -> list[str]:
     comparison = results["ensemble_vs_best_member"]
     diff, (low, high), p = comparison["accuracy_diff"], comparison["ci95"], comparison["mcnemar_p"]
     acc = {name: row["accuracy"] for name, row in results["models"].items()}
-    lines = [f"The best single member is **{member}** (test accuracy {acc[member]:.3f}); the best "
-             f"ensemble is **{ensemble}** ({acc[ensemble]:.3f})."]
+    lines = [f"Chosen on validation data, before the test split was opened: the member **{member}** "
+             f"(test accuracy {acc[member]:.3f}) and the ensemble **{ensemble}** ({acc[ensemble]:.3f})."]
     if low > 0:
         lines.append(f"The ensemble is better by {diff:+.3f} accuracy, and the 95% interval "
                      f"[{low:+.3f}, {high:+.3f}] excludes zero (McNemar p = {p:.3g}).")
@@ -186,6 +194,12 @@ def conclusions(results: dict) -> list[str]:
         lines.append(f"The difference, {diff:+.3f} accuracy, is not distinguishable from zero on "
                      f"{results['test_size']} test images: the 95% interval is [{low:+.3f}, {high:+.3f}] "
                      f"and McNemar's p = {p:.3g}. This ensemble does **not** clearly beat the best member.")
+    leaders = results.get("test_leaders", {})
+    if leaders and (leaders["member"], leaders["ensemble"]) != (member, ensemble):
+        lines.append(f"On the test split itself the top member was {leaders['member']} "
+                     f"({acc[leaders['member']]:.3f}) and the top ensemble {leaders['ensemble']} "
+                     f"({acc[leaders['ensemble']]:.3f}). Picking them after seeing these scores would "
+                     f"flatter them, so the comparison above keeps to the choice made on validation.")
     oracle = results["oracle_accuracy"]
     line = (f"At least one member is right on {oracle:.1%} of the test images (oracle accuracy): an "
             f"ensemble that always picks one member's predicted class cannot beat {oracle:.3f}.")

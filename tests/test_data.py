@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from helpers import config, data, demo
-from tests.conftest import make_dataset, run_python, write_image
+from tests.conftest import make_dataset, write_image
 
 
 # ---------------------------------------------------------------- demo dataset
@@ -206,21 +206,22 @@ def test_augmentation_only_acts_in_training():
     assert not np.array_equal(layer(batch, training=True).numpy(), batch)
 
 
-def test_describe_command_on_the_demo_dataset(tmp_path):
-    result = run_python("from helpers.data import main; main(['describe'])",
-                        env={"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path)})
-    assert result.returncode == 0, result.stderr
-    assert "8 classes, 320 images" in result.stdout and "Skipped 0 file(s)" in result.stdout
+def test_describe_command_on_the_demo_dataset(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ENSEMBLE_ARTIFACTS_DIR", str(tmp_path))  # the smoke preset (conftest)
+    assert data.main(["describe"]) == 0
+    out = capsys.readouterr().out
+    assert "8 classes, 320 images" in out and "Skipped 0 file(s)" in out
     # What notebook 01 shows for the smoke preset: 28 / 6 / 6 images of every class.
-    rows = [line.split() for line in result.stdout.splitlines()]
+    rows = [line.split() for line in out.splitlines()]
     split = {row[0]: row[1:] for row in rows if len(row) == 4 and row[0] in (*data.CLASS_NAMES, "total")}
     assert all(split[name] == ["28", "6", "6"] for name in data.CLASS_NAMES)
     assert split["total"] == ["224", "48", "48"]
 
 
-def test_describe_command_reports_a_missing_dataset_without_traceback(tmp_path):
-    result = run_python("import sys; from helpers.data import main; sys.exit(main(['describe']))",
-                        env={"ENSEMBLE_PRESET": "cpu", "ENSEMBLE_DATA_DIR": str(tmp_path / "none"),
-                             "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path)})
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "python -m helpers.data download" in result.stderr
+def test_describe_command_reports_a_missing_dataset_without_traceback(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ENSEMBLE_PRESET", "cpu")
+    monkeypatch.setenv("ENSEMBLE_DATA_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("ENSEMBLE_ARTIFACTS_DIR", str(tmp_path))
+    assert data.main(["describe"]) == 2  # an error message and exit code 2, not an exception
+    err = capsys.readouterr().err
+    assert err.startswith("error: Dataset folder not found") and "python -m helpers.data download" in err

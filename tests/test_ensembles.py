@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import ensembles, evaluation
+from helpers import ensembles, evaluation, models
 from tests.test_models import tiny_member
 
 
@@ -139,3 +139,30 @@ def test_assembled_ensembles_share_one_copy_of_each_member(smoke_settings):
     # Besides the members' own variables there are only the (reloaded) combiners' few.
     assert member_variables <= every_variable
     assert len(combiner_variables) == sum(len(h.weights) for h in heads.values())
+
+
+def test_the_validation_choice_is_saved_and_checked_against_the_settings(smoke_settings):
+    with pytest.raises(models.MissingArtifactError, match="Run 05_ensembles.ipynb"):
+        ensembles.load_selection(smoke_settings)
+    scores = {"ensembles, holdout": {"average": {"accuracy": 0.9, "nll": 0.3}}}
+    ensembles.save_selection(smoke_settings, "vgg16", "average", scores)
+    choice = ensembles.load_selection(smoke_settings)
+    assert (choice["member"], choice["ensemble"], choice["validation_scores"]) == ("vgg16", "average", scores)
+    # The split was made again since: the old choice is refused, not silently reused.
+    smoke_settings.path("split.csv").write_text("path,label,split,bytes\ncat/1.jpg,cat,train,10\n")
+    with pytest.raises(ValueError, match="rerun 05_ensembles.ipynb"):
+        ensembles.load_selection(smoke_settings)
+
+
+def test_every_combiner_leaves_out_the_same_holdout():
+    labels = np.repeat(np.arange(8), 12)
+    first = ensembles.stratified_holdout(labels, seed=3)
+    assert np.array_equal(first, ensembles.stratified_holdout(labels, seed=3))
+    assert first.sum() == 8 * 3  # a quarter of each class
+
+
+def test_combine_equals_keras_predict():
+    outputs = [random_probs(7, seed=s) for s in range(3)]
+    for combiner in (ensembles.concatenation_combiner(3, 8), ensembles.weighted_average_combiner(8)):
+        np.testing.assert_allclose(ensembles.combine(combiner, outputs), combiner.predict(outputs, verbose=0),
+                                   atol=1e-6)

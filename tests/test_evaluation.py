@@ -85,3 +85,22 @@ def test_results_files_are_written(tmp_path):
     json_path, md_path = evaluation.write_results(tmp_path, results, ("vgg16",))
     assert json_path.exists() and "| average | ensemble | 0.910" in md_path.read_text()
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_conclusions_say_when_the_test_leaders_differ_from_the_validation_choice():
+    chosen = _results(-0.02, 0.04)
+    chosen["models"]["concatenation"] = {"accuracy": 0.93, "latency_ms_batch32": 5.0}
+    chosen["test_leaders"] = {"member": "vgg16", "ensemble": "average"}
+    text = " ".join(evaluation.conclusions(chosen))
+    assert "Chosen on validation data" in text and "the ensemble **average** (0.910)" in text
+    assert "top ensemble" not in text  # the choice agreed with the test split
+    chosen["test_leaders"]["ensemble"] = "concatenation"
+    text = " ".join(evaluation.conclusions(chosen))
+    assert "the top ensemble concatenation (0.930)" in text and "keeps to the choice made on validation" in text
+
+
+def test_best_by_accuracy_breaks_ties_by_log_loss():
+    rows = {"a": {"accuracy": 0.8, "nll": 0.7}, "b": {"accuracy": 0.8, "nll": 0.5}, "c": {"accuracy": 0.7, "nll": 0.1}}
+    assert evaluation.best_by_accuracy(rows) == "b"
+    with pytest.raises(ValueError, match="No models"):
+        evaluation.best_by_accuracy({})

@@ -6,7 +6,6 @@ import nbformat
 import pytest
 
 from helpers import run
-from tests.conftest import run_python
 
 
 def _notebook(cells: list[tuple[str, str]]) -> str:
@@ -26,8 +25,8 @@ def test_select_notebooks():
 
 
 def test_missing_dataset_is_reported_before_any_kernel_starts(tmp_path):
-    result = run_python("import sys; from helpers.run import main; sys.exit(main(['--preset', 'cpu', "
-                        f"'--data-dir', {str(tmp_path / 'nothing')!r}]))")
+    result = subprocess.run([sys.executable, "-m", "helpers.run", "--preset", "cpu", "--data-dir",
+                             str(tmp_path / "nothing")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "python -m helpers.data download" in result.stderr and "--preset smoke" in result.stderr
 
