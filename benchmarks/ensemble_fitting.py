@@ -51,8 +51,8 @@ def main() -> None:
     for name, (build, cached_inputs) in builders.items():
         combiner = build()
         full = ensembles.build_ensemble(name, member_models, combiner, settings)
-        same = np.allclose(full.predict_on_batch(images[:32]),
-                           combiner.predict_on_batch([c[:32] for c in cached_inputs]), atol=1e-5)
+        same = np.allclose(evaluation.inference_function(full)(images[:32]),
+                           ensembles.combine(combiner, [c[:32] for c in cached_inputs]), atol=1e-5)
         full.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         end_to_end = ensembles.epoch_seconds(full, val)
         combiner.compile(optimizer="adam", loss="sparse_categorical_crossentropy")

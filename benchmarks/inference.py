@@ -2,8 +2,9 @@
 and each ensemble's overhead over the summed latency of its three members.
 
 Members are built as in notebooks 02-04 (random weights: the same compute), ensembles as
-in notebook 05; every model is timed with ``evaluation.latency_ms`` (median of repeated
-``predict_on_batch`` calls after warm-up). Writes ``benchmarks/results/inference.json``. Usage::
+in notebook 05; every model is timed as its compiled inference function, the median of
+repeated calls after warm-up, in interleaved rounds (see ``interleaved_latency``).
+Writes ``benchmarks/results/inference.json``. Usage::
 
     python benchmarks/inference.py [--image-size 128] [--repeats 15]
 """
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 import keras
 import members
+import numpy as np
 
 from helpers import config, ensembles, evaluation, models
 
@@ -37,6 +40,30 @@ def build_ensembles(member_models: list, settings) -> dict[str, keras.Model]:
             for name, combiner in combiners.items()}
 
 
+def interleaved_latency(all_models: dict[str, keras.Model], image_size: int, repeats: int,
+                        warmup: int = 3) -> dict[str, dict[str, float]]:
+    """Median milliseconds per image of every model at batch sizes 1 and 32, each model run as
+    its compiled inference function (``evaluation.inference_function``). The calls are timed
+    in rounds of one call per model, so a machine that slows down or speeds up during the
+    run (a shared 2-core machine does) affects members and ensembles alike."""
+    rng = np.random.default_rng(0)
+    batches = {b: rng.uniform(0, 255, (b, image_size, image_size, 3)).astype("float32") for b in (1, 32)}
+    runs = {name: evaluation.inference_function(model) for name, model in all_models.items()}
+    for _ in range(warmup):
+        for run in runs.values():
+            for batch in batches.values():
+                np.asarray(run(batch))
+    seconds = {name: {b: [] for b in batches} for name in runs}
+    for _ in range(repeats):
+        for b, batch in batches.items():
+            for name, run in runs.items():
+                start = time.perf_counter()
+                np.asarray(run(batch))
+                seconds[name][b].append(time.perf_counter() - start)
+    return {name: {f"latency_ms_batch{b}": float(np.median(times) * 1000 / b) for b, times in per.items()}
+            for name, per in seconds.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -48,18 +75,14 @@ def main() -> None:
     keras.utils.set_random_seed(0)
     member_models = [members.build(name, settings) for name in models.MEMBER_NAMES]
     all_models = {m.name: m for m in member_models} | build_ensembles(member_models, settings)
-    rows = {}
-    for name, model in all_models.items():
-        rows[name] = {f"latency_ms_batch{b}": evaluation.latency_ms(model, args.image_size, b,
-                                                                    repeats=args.repeats, warmup=3)
-                      for b in (1, 32)}
+    rows = interleaved_latency(all_models, args.image_size, args.repeats)
     summed = {b: sum(rows[m][f"latency_ms_batch{b}"] for m in models.MEMBER_NAMES) for b in (1, 32)}
     for name in all_models:
         if name not in models.MEMBER_NAMES:
             for b in (1, 32):
                 rows[name][f"overhead_batch{b}"] = rows[name][f"latency_ms_batch{b}"] / summed[b] - 1
 
-    print(f"image size {args.image_size}px, median of {args.repeats} calls; overhead = ensemble latency "
+    print(f"image size {args.image_size}px, median of {args.repeats} interleaved rounds; overhead = ensemble latency "
           f"/ sum of the members' latencies - 1 (goal: under {GOAL_OVERHEAD:.0%})")
     print(f"{'model':<22} {'ms/img b=1':>11} {'ms/img b=32':>12} {'overhead b=1':>13} {'overhead b=32':>14}")
     for name, r in rows.items():

@@ -7,11 +7,11 @@ second at the given image sizes, then projects the wall time of the whole series
 full 6,899-image dataset for a grid of levers: image size, images per class, epochs.
 Writes ``benchmarks/results/training_cost.json``. Usage::
 
-    python benchmarks/training_cost.py [--image-sizes 128 96] [--images 192]
+    python benchmarks/training_cost.py [--image-sizes 128 96] [--images 128] [--reuse-speeds]
 
 The projection counts, per member, ``epochs x train`` training images and ``epochs x val +
 val + test`` predicted images, plus notebook 05 (two end-to-end epochs and one feature pass
-over the validation split) and 06 (one pass over the test split). It is an upper bound on
+over the validation split) and 06 (one pass over the test split, and its latency calls). It is an upper bound on
 training (early stopping often ends sooner) and leaves out JPEG decoding and kernel starts
 (about a minute in all; see benchmarks/smoke_suite.py for kernel starts).
 """
@@ -31,6 +31,10 @@ from helpers import config
 REAL_CLASS_COUNTS = {"airplane": 727, "car": 968, "cat": 885, "dog": 702, "flower": 843,
                      "fruit": 1000, "motorbike": 788, "person": 986}
 GOAL_MINUTES = 45
+#: Notebook 06 times every model (the three members and six ensembles) with one warm-up call and
+#: five timed calls per batch size in the cpu and gpu presets.
+LATENCY_CALLS = 6
+N_ENSEMBLES = 6
 
 
 def split_sizes(max_per_class: int | None, val_fraction=0.15, test_fraction=0.15) -> dict[str, int]:
@@ -86,6 +90,8 @@ def projected_minutes(speeds: dict[str, dict], sizes: dict[str, int], epochs: in
         seconds += (epochs * sizes["val"] + sizes["val"] + sizes["test"]) / speed["predict_images_per_s"]
     all_members = sum(1 / s["predict_images_per_s"] for s in speeds.values())  # seconds per image
     seconds += (3 * sizes["val"] + sizes["test"]) * all_members  # notebooks 05 and 06
+    # notebook 06's latency: every member and ensemble, at batch sizes 1 and 32, warm-up included
+    seconds += LATENCY_CALLS * (1 + 32) * (1 + N_ENSEMBLES) * all_members
     return seconds / 60
 
 
@@ -95,10 +101,19 @@ def main() -> None:
     cpu = config.PRESETS["cpu"]
     parser.add_argument("--image-sizes", type=int, nargs="+", default=[cpu["image_size"], 96])
     parser.add_argument("--images", type=int, default=128, help="images per timed pass")
+    parser.add_argument("--reuse-speeds", action="store_true",
+                        help="project from the speeds measured last time (in the JSON file) instead of "
+                             "measuring again, e.g. after changing the preset or the projection")
     args = parser.parse_args()
 
-    speeds = {size: {name: throughput(name, size, args.images, cpu["batch_size"])
-                     for name in ("custom_cnn", "vgg16", "mobilenet")} for size in args.image_sizes}
+    out = Path(__file__).parent / "results" / "training_cost.json"
+    if args.reuse_speeds:
+        previous = json.loads(out.read_text())
+        speeds = {int(size): by_member for size, by_member in previous["speeds"].items()}
+        args.images = previous["timed_images"]
+    else:
+        speeds = {size: {name: throughput(name, size, args.images, cpu["batch_size"])
+                         for name in ("custom_cnn", "vgg16", "mobilenet")} for size in args.image_sizes}
     print(f"{'member':<11} {'size':>5} {'train img/s':>12} {'predict img/s':>14} {'params':>12}")
     for size, by_member in speeds.items():
         for name, s in by_member.items():
@@ -106,9 +121,9 @@ def main() -> None:
                   f"{s['predict_images_per_s']:>14.1f} {s['params']:>12,}")
 
     projections = []
-    for size in args.image_sizes:
+    for size in speeds:
         for cap in (None, 300, 200, 150, 100):
-            for epochs in (cpu["epochs"], 10):
+            for epochs in sorted({15, 10, cpu["epochs"]}, reverse=True):
                 sizes = split_sizes(cap)
                 minutes = projected_minutes(speeds[size], sizes, epochs)
                 projections.append({"image_size": size, "max_per_class": cap, "epochs": epochs,
@@ -123,7 +138,6 @@ def main() -> None:
         print(f"{p['image_size']:>5} {str(p['max_per_class'] or 'all'):>10} {p['epochs']:>7} "
               f"{p['train_images']:>11} {p['minutes']:>8.1f} {mark}{'' if p['within_goal'] else '  over'}")
 
-    out = Path(__file__).parent / "results" / "training_cost.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"cpu_preset": preset, "timed_images": args.images,
                                "speeds": {str(k): v for k, v in speeds.items()},

@@ -10,14 +10,14 @@ BASE = {"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": "/tmp/a"}
 
 
 @pytest.mark.parametrize("preset,size,epochs,weights", [("smoke", 48, 2, "none"),
-                                                         ("cpu", 128, 15, "imagenet"),
+                                                         ("cpu", 128, 10, "imagenet"),
                                                          ("gpu", 224, 80, "imagenet")])
 def test_presets(preset, size, epochs, weights):
     s = config.load({**BASE, "ENSEMBLE_PRESET": preset})
     assert (s.preset, s.image_size, s.epochs, s.weights) == (preset, size, epochs, weights)
     assert s.uses_demo_data == (preset == "smoke")
     assert s.keras_weights == (None if weights == "none" else "imagenet")
-    assert s.max_per_class == (300 if preset == "cpu" else None)
+    assert s.max_per_class == (150 if preset == "cpu" else None)
 
 
 def test_the_cpu_preset_subset_can_be_switched_off():
