@@ -188,12 +188,12 @@ def conclusions(results: dict) -> list[str]:
         lines.append(f"The ensemble is better by {diff:+.3f} accuracy, and the 95% interval "
                      f"[{low:+.3f}, {high:+.3f}] excludes zero (McNemar p = {p:.3g}).")
     elif high < 0:
-        lines.append(f"The ensemble is **worse** than the best member by {-diff:.3f} accuracy; the 95% "
+        lines.append(f"The ensemble is **worse** than the chosen member by {-diff:.3f} accuracy; the 95% "
                      f"interval [{low:+.3f}, {high:+.3f}] excludes zero (McNemar p = {p:.3g}).")
     else:
         lines.append(f"The difference, {diff:+.3f} accuracy, is not distinguishable from zero on "
                      f"{results['test_size']} test images: the 95% interval is [{low:+.3f}, {high:+.3f}] "
-                     f"and McNemar's p = {p:.3g}. This ensemble does **not** clearly beat the best member.")
+                     f"and McNemar's p = {p:.3g}. This ensemble does **not** clearly beat the chosen member.")
     leaders = results.get("test_leaders", {})
     if leaders and (leaders["member"], leaders["ensemble"]) != (member, ensemble):
         lines.append(f"On the test split itself the top member was {leaders['member']} "
