@@ -1,16 +1,20 @@
 """Two runs with the same seed make the same split and the same predictions."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 from helpers import config, models
-from tests.conftest import run_python
 
 
 def _run_series_start(artifacts) -> config.Settings:
     env = {"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": str(artifacts)}
     # Notebook 02 makes the split itself when 01 has not run, so it alone covers split and training.
-    result = run_python("import sys; from helpers.run import main; sys.exit(main(['--only', '02']))",
-                        env, timeout=300)
+    # `python -m helpers.run`, as a user types it (that process does not import TensorFlow).
+    result = subprocess.run([sys.executable, "-m", "helpers.run", "--only", "02"], capture_output=True,
+                            text=True, env={**os.environ, **env}, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return config.load(env)
 
