@@ -82,8 +82,8 @@ def main() -> None:
             for b in (1, 32):
                 rows[name][f"overhead_batch{b}"] = rows[name][f"latency_ms_batch{b}"] / summed[b] - 1
 
-    print(f"image size {args.image_size}px, median of {args.repeats} interleaved rounds; overhead = ensemble latency "
-          f"/ sum of the members' latencies - 1 (goal: under {GOAL_OVERHEAD:.0%})")
+    print(f"image size {args.image_size}px, median of {args.repeats} interleaved rounds; overhead = "
+          f"ensemble latency / sum of the members' latencies - 1 (goal: under {GOAL_OVERHEAD:.0%})")
     print(f"{'model':<22} {'ms/img b=1':>11} {'ms/img b=32':>12} {'overhead b=1':>13} {'overhead b=32':>14}")
     for name, r in rows.items():
         over = (f"{r['overhead_batch1']:>+13.1%} {r['overhead_batch32']:>+14.1%}" if "overhead_batch1" in r

@@ -11,9 +11,9 @@ Writes ``benchmarks/results/training_cost.json``. Usage::
 
 The projection counts, per member, ``epochs x train`` training images and ``epochs x val +
 val + test`` predicted images, plus notebook 05 (two end-to-end epochs and one feature pass
-over the validation split) and 06 (one pass over the test split, and its latency calls). It is an upper bound on
-training (early stopping often ends sooner) and leaves out JPEG decoding and kernel starts
-(about a minute in all; see benchmarks/smoke_suite.py for kernel starts).
+over the validation split) and 06 (one pass over the test split, and its latency calls). It is
+an upper bound on training (early stopping often ends sooner) and leaves out JPEG decoding and
+kernel starts (about a minute in all; see benchmarks/smoke_suite.py for kernel starts).
 """
 
 from __future__ import annotations
@@ -25,16 +25,14 @@ from pathlib import Path
 
 import members
 
-from helpers import config
+from helpers import config, ensembles, evaluation
 
 #: Images per class in the Natural Images dataset (6,899 in all), as published on Kaggle.
 REAL_CLASS_COUNTS = {"airplane": 727, "car": 968, "cat": 885, "dog": 702, "flower": 843,
                      "fruit": 1000, "motorbike": 788, "person": 986}
 GOAL_MINUTES = 45
-#: Notebook 06 times every model (the three members and six ensembles) with one warm-up call and
-#: five timed calls per batch size in the cpu and gpu presets.
-LATENCY_CALLS = 6
-N_ENSEMBLES = 6
+#: Calls notebook 06 makes per model and batch size to time it, warm-up included.
+LATENCY_CALLS = sum(evaluation.latency_timing("cpu").values())
 
 
 def split_sizes(max_per_class: int | None, val_fraction=0.15, test_fraction=0.15) -> dict[str, int]:
@@ -91,7 +89,7 @@ def projected_minutes(speeds: dict[str, dict], sizes: dict[str, int], epochs: in
     all_members = sum(1 / s["predict_images_per_s"] for s in speeds.values())  # seconds per image
     seconds += (3 * sizes["val"] + sizes["test"]) * all_members  # notebooks 05 and 06
     # notebook 06's latency: every member and ensemble, at batch sizes 1 and 32, warm-up included
-    seconds += LATENCY_CALLS * (1 + 32) * (1 + N_ENSEMBLES) * all_members
+    seconds += LATENCY_CALLS * (1 + 32) * (1 + len(ensembles.ALL_ENSEMBLE_NAMES)) * all_members
     return seconds / 60
 
 
@@ -110,8 +108,9 @@ def main() -> None:
     if args.reuse_speeds:
         previous = json.loads(out.read_text())
         speeds = {int(size): by_member for size, by_member in previous["speeds"].items()}
-        args.images = previous["timed_images"]
+        timed_images = previous["timed_images"]
     else:
+        timed_images = args.images
         speeds = {size: {name: throughput(name, size, args.images, cpu["batch_size"])
                          for name in ("custom_cnn", "vgg16", "mobilenet")} for size in args.image_sizes}
     print(f"{'member':<11} {'size':>5} {'train img/s':>12} {'predict img/s':>14} {'params':>12}")
@@ -139,7 +138,7 @@ def main() -> None:
               f"{p['train_images']:>11} {p['minutes']:>8.1f} {mark}{'' if p['within_goal'] else '  over'}")
 
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"cpu_preset": preset, "timed_images": args.images,
+    out.write_text(json.dumps({"cpu_preset": preset, "timed_images": timed_images,
                                "speeds": {str(k): v for k, v in speeds.items()},
                                "projections": projections, "goal_minutes": GOAL_MINUTES}, indent=2))
 

@@ -131,7 +131,8 @@ def feature_ensemble_model(members: list, combiner: keras.Model, settings: Setti
 HOLDOUT_FRACTION = 0.25
 
 
-def stratified_holdout(labels: np.ndarray, fraction: float = HOLDOUT_FRACTION, seed: int = 0) -> np.ndarray:
+def stratified_holdout(labels: np.ndarray, fraction: float = HOLDOUT_FRACTION,
+                       seed: int = 0) -> np.ndarray:
     """Boolean mask of a stratified holdout (at least one image per class when possible).
 
     The same seed gives the same mask, so every combiner fitted on the validation split

@@ -143,6 +143,13 @@ def inference_function(model):
     return _INFERENCE_FUNCTIONS[model]
 
 
+def latency_timing(preset: str) -> dict[str, int]:
+    """How many calls notebook 06 times per model and batch size (the training-cost benchmark
+    counts them too). In the ``smoke`` preset the numbers only check the plumbing, so one
+    call after one warm-up; elsewhere the median of five after one warm-up."""
+    return {"repeats": 1, "warmup": 1} if preset == "smoke" else {"repeats": 5, "warmup": 1}
+
+
 def latency_ms(model, image_size: int, batch_size: int, repeats: int = 5, warmup: int = 2) -> float:
     """Median milliseconds per image of one inference call on a batch of random images."""
     run = inference_function(model)

@@ -31,12 +31,17 @@ def test_missing_dataset_is_reported_before_any_kernel_starts(tmp_path):
     assert "python -m helpers.data download" in result.stderr and "--preset smoke" in result.stderr
 
 
-def _run_failing(tmp_path, monkeypatch, name: str, cells: list[tuple[str, str]]) -> str:
-    """Execute a one-off notebook called ``name`` with the runner; return its error message."""
+def _use_notebook(tmp_path, monkeypatch, name: str, cells: list[tuple[str, str]]) -> None:
+    """Make the runner find a one-off notebook called ``name`` instead of the series'."""
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     (notebooks / f"{name}.ipynb").write_text(_notebook(cells))
     monkeypatch.setattr(run, "notebooks_dir", lambda: notebooks)
+
+
+def _run_failing(tmp_path, monkeypatch, name: str, cells: list[tuple[str, str]]) -> str:
+    """Execute a one-off notebook called ``name`` with the runner; return its error message."""
+    _use_notebook(tmp_path, monkeypatch, name, cells)
     with pytest.raises(run.RunError) as error:
         run.execute(name, tmp_path / "executed")
     assert (tmp_path / "executed" / f"{name}.ipynb").exists()
@@ -78,11 +83,8 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_shows_the_running_section_on_a_terminal_and_one_line_elsewhere(tmp_path, monkeypatch):
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    (notebooks / "02_custom_cnn.ipynb").write_text(_notebook([
-        ("md", "# Title"), ("md", "## Train it"), ("code", "import time\ntime.sleep(1.5)")]))
-    monkeypatch.setattr(run, "notebooks_dir", lambda: notebooks)
+    _use_notebook(tmp_path, monkeypatch, "02_custom_cnn", [
+        ("md", "# Title"), ("md", "## Train it"), ("code", "import time\ntime.sleep(1.5)")])
 
     terminal = _Terminal()
     progress = run.Progress(terminal, interval=0.1)
@@ -91,7 +93,7 @@ def test_progress_shows_the_running_section_on_a_terminal_and_one_line_elsewhere
     progress.end(f"done in {seconds:.1f} s")
     shown = terminal.getvalue()
     assert "[2/6] 02_custom_cnn · starting the kernel · 0:0" in shown
-    assert "[2/6] 02_custom_cnn · Train it · 0:0" in shown  # the section that was running
+    assert "[2/6] 02_custom_cnn · Train it · 0:" in shown  # the section that was running
     assert shown.endswith(f"\r\x1b[2K[2/6] 02_custom_cnn ... done in {seconds:.1f} s\n")
 
     log = io.StringIO()  # not a terminal: no redrawing, one line per notebook
