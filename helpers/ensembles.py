@@ -10,6 +10,10 @@ cached outputs and then placed on top of them unchanged.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -121,23 +125,56 @@ def feature_concatenation_combiner(feature_sizes: list[int], n_classes: int,
     return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(x), name=name)
 
 
+_WITH_FEATURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def with_features(member: keras.Model) -> keras.Model:
+    """The member with two outputs, its penultimate features and its probabilities, so that
+    one pass over some images gives what every ensemble needs (shares the member's weights).
+    Made once per member, so its compiled inference function is reused for every call."""
+    if member not in _WITH_FEATURES:
+        _WITH_FEATURES[member] = keras.Model(member.inputs, [member.layers[-1].input, member.outputs[0]],
+                                             name=f"{member.name}_features_and_probs")
+    return _WITH_FEATURES[member]
+
+
+def ensemble_probabilities(combiners: dict[str, keras.Model], member_probs: list[np.ndarray],
+                           member_features: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Every ensemble's probabilities from the members' outputs: the combiners over
+    probabilities take ``member_probs``, the feature combiners ``member_features``."""
+    return {name: combine(combiner, member_features if name in FEATURE_ENSEMBLE_NAMES else member_probs)
+            for name, combiner in combiners.items()}
+
+
+def all_probabilities(members: dict[str, keras.Model], combiners: dict[str, keras.Model],
+                      images) -> dict[str, np.ndarray]:
+    """Every member's and every ensemble's probabilities for ``images`` (an array, or an
+    unshuffled pipeline), running each member **once**: one pass gives its features and its
+    probabilities, and the ensembles' combiners take those. This equals running each
+    ensemble as a full model, at a third of the cost of running the members again for each."""
+    from helpers.evaluation import predict
+
+    outputs = [predict(with_features(member), images) for member in members.values()]
+    features, probs = [o[0] for o in outputs], [o[1] for o in outputs]
+    return {**dict(zip(members, probs)), **ensemble_probabilities(combiners, probs, features)}
+
+
 def feature_ensemble_model(members: list, combiner: keras.Model, settings: Settings, name: str):
     """One model from raw images to probabilities over the frozen members' penultimate features."""
     return ensemble_model([penultimate_features(m) for m in members], combiner, settings, name)
 
 
 # --------------------------------------------------------------------------- fitting
-#: The share of the validation split that every combiner leaves out of its fitting.
+#: The share of the fitting images that a combiner leaves out to stop its training early.
 HOLDOUT_FRACTION = 0.25
+#: Folds of the validation split for cross-fitting (fewer when a class has fewer images).
+DEFAULT_FOLDS = 5
 
 
 def stratified_holdout(labels: np.ndarray, fraction: float = HOLDOUT_FRACTION,
                        seed: int = 0) -> np.ndarray:
     """Boolean mask of a stratified holdout (at least one image per class when possible).
-
-    The same seed gives the same mask, so every combiner fitted on the validation split
-    leaves out the same images: they stop its training early, and afterwards they compare
-    the ensembles fairly, before the test split is opened."""
+    The same seed gives the same mask. A combiner's fit uses it to stop early."""
     rng = np.random.default_rng(seed)
     mask = np.zeros(len(labels), dtype=bool)
     for cls in np.unique(labels):
@@ -145,6 +182,29 @@ def stratified_holdout(labels: np.ndarray, fraction: float = HOLDOUT_FRACTION,
         if len(index) >= 2:
             mask[index[:max(1, int(round(len(index) * fraction)))]] = True
     return mask
+
+
+def fold_count(labels: np.ndarray, folds: int = DEFAULT_FOLDS) -> int:
+    """How many stratified folds the validation split allows: ``folds``, or fewer when the
+    smallest class has fewer images, because every fold must hold one image of every class
+    (the rule: ``min(folds, images in the smallest class)``, and at least 2)."""
+    smallest = int(np.unique(labels, return_counts=True)[1].min())
+    if smallest < 2:
+        raise ValueError(f"A class has only {smallest} validation image(s); cross-fitting needs at least "
+                         f"2 per class. Use more images per class (ENSEMBLE_MAX_PER_CLASS) or more data.")
+    return min(folds, smallest)
+
+
+def stratified_folds(labels: np.ndarray, folds: int, seed: int = 0) -> np.ndarray:
+    """The fold (0 to ``folds`` - 1) of every image: scikit-learn's ``StratifiedKFold``,
+    shuffled with the seed, so each fold has about the same share of every class."""
+    from sklearn.model_selection import StratifiedKFold
+
+    assignment = np.empty(len(labels), dtype=int)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fold, (_, index) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
+        assignment[index] = fold
+    return assignment
 
 
 def array_pipeline(inputs: list[np.ndarray], labels: np.ndarray, batch_size: int = 32,
@@ -163,17 +223,29 @@ def array_pipeline(inputs: list[np.ndarray], labels: np.ndarray, batch_size: int
 class HoldoutEarlyStopping(keras.callbacks.Callback):
     """Stop when the loss on a small holdout has not improved for ``patience`` epochs, then
     restore the best weights. Like ``keras.callbacks.EarlyStopping`` on ``val_loss``, but the
-    holdout is scored with one direct call per epoch: for a combiner with a few hundred
+    holdout is scored by one compiled call per epoch: for a combiner with a few hundred
     parameters, Keras' validation pass costs more than the training epoch itself."""
 
     def __init__(self, inputs, labels: np.ndarray, patience: int):
         super().__init__()
         self.inputs, self.labels, self.patience = inputs, labels, patience
         self.best, self.best_epoch, self.best_weights = np.inf, 0, None
+        self._holdout_loss = None
+
+    def on_train_begin(self, logs=None):
+        model, labels = self.model, tf.constant(self.labels)
+        inputs = ([tf.constant(x) for x in self.inputs] if isinstance(self.inputs, (list, tuple))
+                  else tf.constant(self.inputs))
+
+        @tf.function
+        def holdout_loss():
+            probs = model(inputs, training=False)
+            return ops.mean(keras.losses.sparse_categorical_crossentropy(labels, probs))
+
+        self._holdout_loss = holdout_loss
 
     def on_epoch_end(self, epoch, logs=None):
-        probs = self.model(self.inputs, training=False)
-        loss = float(ops.mean(keras.losses.sparse_categorical_crossentropy(self.labels, probs)))
+        loss = float(self._holdout_loss())
         if logs is not None:
             logs["val_loss"] = loss  # recorded in the history like Keras' own validation loss
         if loss < self.best:
@@ -188,20 +260,100 @@ class HoldoutEarlyStopping(keras.callbacks.Callback):
 
 def fit_combiner(combiner: keras.Model, member_probs: list[np.ndarray], labels: np.ndarray,
                  seed: int = 0, learning_rate: float = 2e-2, max_epochs: int = 100,
-                 patience: int = 10, verbose: int = 0):
-    """Fit a combiner on cached member outputs of the **validation** split.
+                 patience: int = 10, epochs: int | None = None, verbose: int = 0):
+    """Fit a combiner on cached member outputs (or features) of validation images.
 
-    A stratified quarter of it is held out for early stopping; the best weights are kept.
-    Returns the Keras history (``None`` for combiners with nothing to train).
+    With ``epochs=None`` a stratified quarter of the given images is held out to stop early,
+    and the best weights are kept; with ``epochs=N`` it trains on all of them for exactly N
+    epochs. Returns the Keras history (``None`` for combiners with nothing to train).
     """
     if not combiner.trainable_weights:
         return None
-    holdout = stratified_holdout(labels, seed=seed)
     combiner.compile(optimizer=keras.optimizers.Adam(learning_rate),
                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    if epochs is not None:
+        train = array_pipeline(member_probs, labels, shuffle_seed=seed)
+        return combiner.fit(train, epochs=epochs, verbose=verbose)
+    holdout = stratified_holdout(labels, seed=seed)
     stop = HoldoutEarlyStopping([p[holdout] for p in member_probs], labels[holdout], patience)
     train = array_pipeline([p[~holdout] for p in member_probs], labels[~holdout], shuffle_seed=seed)
     return combiner.fit(train, epochs=max_epochs, callbacks=[stop], verbose=verbose)
+
+
+def best_epoch_count(history) -> int | None:
+    """How many epochs gave the best holdout loss in an early-stopped fit (None: no training)."""
+    return None if history is None else int(np.argmin(history.history["val_loss"])) + 1
+
+
+#: A fitter fits one kind of combiner: ``(inputs, labels, epochs) -> (combiner, epochs)``.
+#: With ``epochs=None`` it stops early and returns the best epoch count (None if it has none).
+Fitter = Callable[[list[np.ndarray], np.ndarray, "int | None"], "tuple[keras.Model, int | None]"]
+
+
+def keras_fitter(build: Callable[[], keras.Model], seed: int = 0, learning_rate: float = 2e-2) -> Fitter:
+    """A fitter for a Keras combiner made by ``build()`` (see ``fit_combiner``)."""
+    def fit(inputs, labels, epochs=None):
+        combiner = build()
+        history = fit_combiner(combiner, inputs, labels, seed=seed, learning_rate=learning_rate,
+                               epochs=epochs)
+        return combiner, (best_epoch_count(history) if epochs is None else epochs)
+    return fit
+
+
+def simplex_fitter(n_classes: int, name: str = "weighted_average_scipy_head") -> Fitter:
+    """A fitter for the weighted average whose weights scipy finds (``fit_simplex_weights``);
+    it has no epochs. The weights become the logits of a ``WeightedAverage`` layer."""
+    def fit(inputs, labels, epochs=None):
+        weights = fit_simplex_weights(inputs, labels)
+        logits = np.log(np.clip(weights, 1e-6, None))
+        return weighted_average_combiner(n_classes, initial_logits=logits, name=name), None
+    return fit
+
+
+@dataclass
+class CrossFit:
+    """What cross-fitting one ensemble gives: an out-of-fold prediction for every validation
+    image, the epochs each fold's early stopping chose, and the final combiner."""
+
+    out_of_fold: np.ndarray
+    fold_epochs: list[int]
+    final_epochs: int | None
+    combiner: keras.Model
+    seconds: float
+
+    def summary(self, labels: np.ndarray) -> dict:
+        """What a notebook shows of it: epochs, out-of-fold scores and the time taken."""
+        from helpers.evaluation import log_loss
+
+        return {"epochs per fold": self.fold_epochs or "nothing to train",
+                "final epochs": self.final_epochs,
+                "out-of-fold log-loss": round(log_loss(labels, self.out_of_fold), 4),
+                "out-of-fold accuracy": round(float(np.mean(self.out_of_fold.argmax(1) == labels)), 4),
+                "seconds": round(self.seconds, 2)}
+
+
+def cross_fit(fitter: Fitter, inputs: list[np.ndarray], labels: np.ndarray,
+              folds: np.ndarray) -> CrossFit:
+    """Fit a combiner once per fold on the other folds and predict the fold it never saw, so
+    that every validation image gets exactly one out-of-fold prediction; then fit the final
+    combiner on the whole validation split for the median of the folds' best epoch counts."""
+    import time
+
+    start = time.perf_counter()
+    parts, fold_epochs = [], []
+    for fold in np.unique(folds):
+        fit_on, predict_on = folds != fold, folds == fold
+        combiner, epochs = fitter([x[fit_on] for x in inputs], labels[fit_on], None)
+        parts.append((predict_on, combine(combiner, [x[predict_on] for x in inputs])))
+        if epochs is not None:
+            fold_epochs.append(epochs)
+    n_classes = parts[0][1].shape[1]
+    out_of_fold = np.zeros((len(labels), n_classes), "float32")
+    for where, probs in parts:
+        out_of_fold[where] = probs
+    final_epochs = int(np.median(fold_epochs)) if fold_epochs else None
+    final, _ = fitter(inputs, labels, final_epochs)
+    return CrossFit(out_of_fold, fold_epochs, final_epochs, final, time.perf_counter() - start)
 
 
 def combine(combiner: keras.Model, inputs: list[np.ndarray]) -> np.ndarray:
@@ -307,14 +459,16 @@ def selection_path(settings: Settings):
     return settings.path("validation_choice.json")
 
 
-def save_selection(settings: Settings, member: str, ensemble: str, scores: dict[str, dict]) -> dict:
+def save_selection(settings: Settings, member: str, ensemble: str, scores: dict[str, dict],
+                   criterion: str, **details) -> dict:
     """Record, before the test split is opened, which member and which ensemble notebook 06
-    compares, and the validation scores they were chosen by (with what made them)."""
+    compares, the criterion and every validation score they were chosen by, and what made
+    them (settings and split). ``details`` (e.g. the number of folds) are recorded too."""
     from helpers.config import write_json_atomic
     from helpers.models import provenance
 
-    choice = {"member": member, "ensemble": ensemble, "validation_scores": scores,
-              "provenance": provenance(settings)}
+    choice = {"member": member, "ensemble": ensemble, "criterion": criterion, **details,
+              "validation_scores": scores, "provenance": provenance(settings)}
     write_json_atomic(selection_path(settings), choice)
     return choice
 

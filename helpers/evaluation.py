@@ -11,12 +11,20 @@ from scipy import stats
 from sklearn import metrics as skm
 
 
-def predict(model, dataset) -> np.ndarray:
+def predict(model, dataset, batch_size: int = 32):
     """Class probabilities (or whatever ``model`` outputs) for every image of an
-    *unshuffled* pipeline of ``(images, labels)`` batches, in file order. Uses the model's
-    compiled inference function, shared with ``latency_ms``."""
+    *unshuffled* pipeline of ``(images, labels)`` batches, or of an array of images, in
+    order. A model with several outputs gives a list of arrays. Uses the model's compiled
+    inference function, shared with ``latency_ms``."""
     run = inference_function(model)
-    return np.concatenate([np.asarray(run(images)) for images, _ in dataset])
+    if isinstance(dataset, np.ndarray):
+        batches = [run(dataset[i:i + batch_size].astype("float32"))
+                   for i in range(0, len(dataset), batch_size)]
+    else:
+        batches = [run(images) for images, _ in dataset]
+    if isinstance(batches[0], (list, tuple)):
+        return [np.concatenate([np.asarray(b[i]) for b in batches]) for i in range(len(batches[0]))]
+    return np.concatenate([np.asarray(b) for b in batches])
 
 
 def report(labels: np.ndarray, probs: np.ndarray, class_names: list[str]) -> str:
@@ -57,25 +65,44 @@ def reliability(labels: np.ndarray, probs: np.ndarray, bins: int = 15):
     return np.array(rows).reshape(-1, 3)
 
 
-def scores(labels: np.ndarray, probs: np.ndarray) -> dict[str, float]:
-    """The leaderboard's quality columns for one model."""
+def log_loss(labels: np.ndarray, probs: np.ndarray) -> float:
+    """Mean negative log-probability of the true class (scikit-learn's, probabilities clipped)."""
+    return float(skm.log_loss(labels, np.clip(probs, 1e-7, 1.0), labels=range(probs.shape[1])))
+
+
+def per_image_nll(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """-log(probability of the true class) of every image; its mean is ``log_loss``."""
+    return -np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0))
+
+
+def scores(labels: np.ndarray, probs: np.ndarray, temperature: float | None = None) -> dict[str, float]:
+    """The leaderboard's quality columns for one model; with ``temperature`` (fitted on
+    validation data) also its log-loss and ECE after temperature scaling."""
+    from helpers.calibration import apply_temperature
+
     k = probs.shape[1]
-    return {
+    row = {
         "accuracy": float(skm.accuracy_score(labels, probs.argmax(1))),
         "macro_f1": float(skm.f1_score(labels, probs.argmax(1), labels=range(k), average="macro",
                                        zero_division=0)),
-        "nll": float(skm.log_loss(labels, np.clip(probs, 1e-7, 1.0), labels=range(k))),
+        "nll": log_loss(labels, probs),
         "brier": brier_score(labels, probs),
         "ece": expected_calibration_error(labels, probs),
     }
+    if temperature is not None:
+        scaled = apply_temperature(probs, temperature)
+        row.update(temperature=float(temperature), nll_ts=log_loss(labels, scaled),
+                   ece_ts=expected_calibration_error(labels, scaled))
+    return row
 
 
-def best_by_accuracy(rows: dict[str, dict]) -> str:
-    """The name whose scores have the highest accuracy; ties go to the lower log-loss
-    (on a few dozen images several models often share one accuracy)."""
+def best_by_log_loss(rows: dict[str, dict]) -> str:
+    """The name whose scores have the lowest log-loss; ties go to the higher accuracy.
+    Log-loss is a proper scoring rule: on a few dozen images it separates models far better
+    than accuracy, which moves in steps of one image and often ties."""
     if not rows:
         raise ValueError("No models to choose from.")
-    return max(rows, key=lambda name: (rows[name]["accuracy"], -rows[name]["nll"]))
+    return min(rows, key=lambda name: (rows[name]["nll"], -rows[name]["accuracy"]))
 
 
 def per_class_f1(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -85,9 +112,24 @@ def per_class_f1(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
 
 def paired_bootstrap(labels: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray,
                      n_resamples: int = 2000, seed: int = 0) -> tuple[float, tuple[float, float]]:
-    """Accuracy of A minus accuracy of B on the same images, with a 95% bootstrap interval
-    (scipy's BCa-free percentile method over resampled images, pairs kept together)."""
-    diff = (probs_a.argmax(1) == labels).astype(float) - (probs_b.argmax(1) == labels)
+    """Accuracy of A minus accuracy of B on the same images, with a 95% bootstrap interval."""
+    correct_a = (probs_a.argmax(1) == labels).astype(float)
+    return paired_difference(correct_a, (probs_b.argmax(1) == labels).astype(float), n_resamples, seed)
+
+
+def paired_nll_bootstrap(labels: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray,
+                         n_resamples: int = 2000, seed: int = 0) -> tuple[float, tuple[float, float]]:
+    """Log-loss of A minus log-loss of B on the same images (negative: A is better), with a
+    95% bootstrap interval."""
+    return paired_difference(per_image_nll(labels, probs_a), per_image_nll(labels, probs_b),
+                             n_resamples, seed)
+
+
+def paired_difference(values_a: np.ndarray, values_b: np.ndarray, n_resamples: int = 2000,
+                      seed: int = 0) -> tuple[float, tuple[float, float]]:
+    """Mean of ``values_a - values_b`` (one value per image for each model) with a 95% interval
+    from scipy's percentile bootstrap over resampled images, pairs kept together."""
+    diff = np.asarray(values_a, dtype=float) - np.asarray(values_b, dtype=float)
     result = stats.bootstrap((diff,), np.mean, n_resamples=n_resamples, method="percentile",
                              random_state=np.random.default_rng(seed))
     low, high = result.confidence_interval
@@ -167,7 +209,8 @@ def latency_ms(model, image_size: int, batch_size: int, repeats: int = 5, warmup
 
 # --------------------------------------------------------------------------- results
 LEADERBOARD_COLUMNS = (("accuracy", "{:.3f}"), ("macro_f1", "{:.3f}"), ("nll", "{:.3f}"),
-                       ("brier", "{:.3f}"), ("ece", "{:.3f}"), ("params", "{:,}"),
+                       ("brier", "{:.3f}"), ("ece", "{:.3f}"), ("temperature", "{:.2f}"),
+                       ("nll_ts", "{:.3f}"), ("ece_ts", "{:.3f}"), ("params", "{:,}"),
                        ("size_mb", "{:.1f}"), ("latency_ms_batch1", "{:.1f}"),
                        ("latency_ms_batch32", "{:.2f}"))
 
@@ -183,30 +226,54 @@ def leaderboard_markdown(models: dict[str, dict], members: tuple[str, ...]) -> s
     return "\n".join(lines)
 
 
+def verdict_on_difference(diff: float, ci95, what: str, lower_is_better: bool = False) -> str:
+    """One sentence on a paired difference (ensemble minus member) and its 95% interval."""
+    low, high = ci95
+    better = (high < 0) if lower_is_better else (low > 0)
+    worse = (low > 0) if lower_is_better else (high < 0)
+    interval = f"95% interval [{low:+.3f}, {high:+.3f}]"
+    if better:
+        return f"In {what} the ensemble is **better** by {abs(diff):.3f} ({interval}, excludes zero)."
+    if worse:
+        return f"In {what} the ensemble is **worse** by {abs(diff):.3f} ({interval}, excludes zero)."
+    return f"In {what} the difference, {diff:+.3f}, cannot be told from zero ({interval})."
+
+
 def conclusions(results: dict) -> list[str]:
     """Plain-language conclusions derived from the numbers in ``results`` (nothing typed in)."""
     member, ensemble = results["best_member"], results["best_ensemble"]
     comparison = results["ensemble_vs_best_member"]
-    diff, (low, high), p = comparison["accuracy_diff"], comparison["ci95"], comparison["mcnemar_p"]
-    acc = {name: row["accuracy"] for name, row in results["models"].items()}
-    lines = [f"Chosen on validation data, before the test split was opened: the member **{member}** "
-             f"(test accuracy {acc[member]:.3f}) and the ensemble **{ensemble}** ({acc[ensemble]:.3f})."]
-    if low > 0:
-        lines.append(f"The ensemble is better by {diff:+.3f} accuracy, and the 95% interval "
-                     f"[{low:+.3f}, {high:+.3f}] excludes zero (McNemar p = {p:.3g}).")
-    elif high < 0:
-        lines.append(f"The ensemble is **worse** than the chosen member by {-diff:.3f} accuracy; the 95% "
-                     f"interval [{low:+.3f}, {high:+.3f}] excludes zero (McNemar p = {p:.3g}).")
-    else:
-        lines.append(f"The difference, {diff:+.3f} accuracy, is not distinguishable from zero on "
-                     f"{results['test_size']} test images: the 95% interval is [{low:+.3f}, {high:+.3f}] "
-                     f"and McNemar's p = {p:.3g}. This ensemble does **not** clearly beat the chosen member.")
+    rows = results["models"]
+    acc = {name: row["accuracy"] for name, row in rows.items()}
+    lines = [f"Chosen on validation data by log-loss, before the test split was opened: the member "
+             f"**{member}** (test accuracy {acc[member]:.3f}) and the ensemble **{ensemble}** "
+             f"({acc[ensemble]:.3f}), compared on the same {results['test_size']} test images."]
+    lines.append(verdict_on_difference(comparison["accuracy_diff"], comparison["ci95"], "accuracy")
+                 + f" McNemar's p = {comparison['mcnemar_p']:.3g}.")
+    if "nll_ts_diff" in comparison:
+        lines.append(verdict_on_difference(comparison["nll_ts_diff"], comparison["nll_ts_ci95"],
+                                           "log-loss after temperature scaling", lower_is_better=True)
+                     + f" Before scaling the log-losses were {rows[ensemble]['nll']:.3f} (ensemble) and "
+                     f"{rows[member]['nll']:.3f} (member); after it {rows[ensemble]['nll_ts']:.3f} and "
+                     f"{rows[member]['nll_ts']:.3f}, with temperatures {rows[ensemble]['temperature']:.2f} "
+                     f"and {rows[member]['temperature']:.2f} fitted on validation predictions.")
+        gain_raw = rows[member]["nll"] - rows[ensemble]["nll"]
+        gain_ts = rows[member]["nll_ts"] - rows[ensemble]["nll_ts"]
+        if gain_raw > 0:
+            if gain_ts >= gain_raw:
+                meaning = "calibrating both did not shrink it, so it is not just the member's over-confidence."
+            elif gain_ts >= gain_raw / 2:
+                meaning = "most of it survives calibration: the ensemble's probabilities carry more information."
+            else:
+                meaning = ("most of it was the member's over-confidence, which one temperature fixes at "
+                           "no cost.")
+            lines.append(f"The ensemble's log-loss advantage over the member is {gain_raw:.3f} before and "
+                         f"{gain_ts:.3f} after temperature scaling: {meaning}")
     leaders = results.get("test_leaders", {})
     if leaders and (leaders["member"], leaders["ensemble"]) != (member, ensemble):
-        lines.append(f"On the test split itself the top member was {leaders['member']} "
-                     f"({acc[leaders['member']]:.3f}) and the top ensemble {leaders['ensemble']} "
-                     f"({acc[leaders['ensemble']]:.3f}). Picking them after seeing these scores would "
-                     f"flatter them, so the comparison above keeps to the choice made on validation.")
+        lines.append(f"On the test split itself the lowest log-loss belonged to {leaders['member']} "
+                     f"(member) and {leaders['ensemble']} (ensemble). Picking them after seeing these scores "
+                     f"would flatter them, so the comparison above keeps to the choice made on validation.")
     oracle = results["oracle_accuracy"]
     line = (f"At least one member is right on {oracle:.1%} of the test images (oracle accuracy): an "
             f"ensemble that always picks one member's predicted class cannot beat {oracle:.3f}.")
@@ -215,7 +282,7 @@ def conclusions(results: dict) -> list[str]:
         line += (f" {', '.join(above)} did, by combining probabilities or features into answers that "
                  f"no single member gave.")
     lines.append(line)
-    latency = {name: row.get("latency_ms_batch32") for name, row in results["models"].items()}
+    latency = {name: row.get("latency_ms_batch32") for name, row in rows.items()}
     if latency.get(ensemble) and latency.get(member):
         lines.append(f"The ensemble costs {latency[ensemble] / latency[member]:.1f}x the latency per "
                      f"image of {member} at batch size 32.")

@@ -168,3 +168,22 @@ def model_structure(model, save_to: Path):
     model.summary(expand_nested=False)
     print("(Install Graphviz and pydot to draw this as a diagram: see the README.)")
     return None
+
+
+def metric_vs_severity(curves: dict[str, dict[str, list[float]]], severities: list[int],
+                       highlight: tuple[str, ...] = (), save_to: Path | None = None):
+    """One panel per metric (e.g. accuracy and ECE), one line per model: its value on clean
+    images (severity 0) and at each severity, averaged over corruption types. Models in
+    ``highlight`` are drawn thick; the others thin, so the chosen pair stands out."""
+    metrics = list(next(iter(curves.values())))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), squeeze=False)
+    x = [0, *severities]
+    for ax, metric in zip(axes.ravel(), metrics):
+        for name, values in curves.items():
+            bold = name in highlight
+            ax.plot(x, values[metric], marker="o", linewidth=2.5 if bold else 1, alpha=1 if bold else 0.6,
+                    label=name + (" (chosen)" if bold else ""))
+        ax.set_xticks(x, ["clean", *map(str, severities)])
+        ax.set(xlabel="severity (mean over corruption types)", ylabel=metric, title=f"{metric} under shift")
+    axes.ravel()[0].legend(fontsize=7)
+    return _finish(fig, save_to)

@@ -19,7 +19,7 @@ from pathlib import Path
 from helpers import config
 
 NOTEBOOKS = ("01_data_preview", "02_custom_cnn", "03_vgg16", "04_mobilenet", "05_ensembles",
-             "06_evaluation")
+             "06_evaluation", "07_under_shift", "08_distillation")
 CELL_TIMEOUT_S = 6 * 3600
 
 
@@ -30,15 +30,16 @@ def notebooks_dir() -> Path:
 def select(start: str | None, only: str | None) -> list[str]:
     """The notebooks to run, by two-digit number: all, from one on, or a list."""
     numbers = [name[:2] for name in NOTEBOOKS]
+    allowed = f"use {numbers[0]}-{numbers[-1]}"
     if only:
         wanted = [n.strip().zfill(2) for n in only.split(",") if n.strip()]
         unknown = [n for n in wanted if n not in numbers]
         if unknown:
-            raise ValueError(f"--only {only}: no notebook numbered {', '.join(unknown)}; use 01-06.")
+            raise ValueError(f"--only {only}: no notebook numbered {', '.join(unknown)}; {allowed}.")
         return [name for name in NOTEBOOKS if name[:2] in wanted]
     if start:
         if start.zfill(2) not in numbers:
-            raise ValueError(f"--from {start}: no such notebook; use 01-06.")
+            raise ValueError(f"--from {start}: no such notebook; {allowed}.")
         return list(NOTEBOOKS[numbers.index(start.zfill(2)):])
     return list(NOTEBOOKS)
 

@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+from keras import ops
 
 from helpers import ensembles, evaluation, models
 from tests.test_models import tiny_member
@@ -144,10 +145,11 @@ def test_assembled_ensembles_share_one_copy_of_each_member(smoke_settings):
 def test_the_validation_choice_is_saved_and_checked_against_the_settings(smoke_settings):
     with pytest.raises(models.MissingArtifactError, match="Run 05_ensembles.ipynb"):
         ensembles.load_selection(smoke_settings)
-    scores = {"ensembles, holdout": {"average": {"accuracy": 0.9, "nll": 0.3}}}
-    ensembles.save_selection(smoke_settings, "vgg16", "average", scores)
+    scores = {"ensembles, out-of-fold": {"average": {"accuracy": 0.9, "nll": 0.3}}}
+    ensembles.save_selection(smoke_settings, "vgg16", "average", scores, criterion="lowest log-loss", folds=5)
     choice = ensembles.load_selection(smoke_settings)
     assert (choice["member"], choice["ensemble"], choice["validation_scores"]) == ("vgg16", "average", scores)
+    assert (choice["criterion"], choice["folds"]) == ("lowest log-loss", 5)
     # The split was made again since: the old choice is refused, not silently reused.
     smoke_settings.path("split.csv").write_text("path,label,split,bytes\ncat/1.jpg,cat,train,10\n")
     with pytest.raises(ValueError, match="rerun 05_ensembles.ipynb"):
@@ -166,3 +168,54 @@ def test_combine_equals_keras_predict():
     for combiner in (ensembles.concatenation_combiner(3, 8), ensembles.weighted_average_combiner(8)):
         np.testing.assert_allclose(ensembles.combine(combiner, outputs), combiner.predict(outputs, verbose=0),
                                    atol=1e-6)
+
+
+def test_fold_count_follows_the_smallest_class():
+    assert ensembles.fold_count(np.repeat(np.arange(8), 22)) == 5
+    assert ensembles.fold_count(np.array([0] * 10 + [1] * 3)) == 3  # every fold holds one image of each class
+    with pytest.raises(ValueError, match="at least 2 per class"):
+        ensembles.fold_count(np.array([0, 0, 0, 1]))
+
+
+def test_cross_fitting_gives_every_image_exactly_one_out_of_fold_prediction():
+    labels = np.repeat(np.arange(8), 10)
+    folds = ensembles.stratified_folds(labels, ensembles.fold_count(labels), seed=0)
+    assert sorted(np.bincount(folds)) == [16] * 5 and all(len(set(labels[folds == f])) == 8 for f in range(5))
+    outputs = [random_probs(80, seed=s) for s in range(3)]
+    seen = []
+
+    def fitter(inputs, y, epochs=None):
+        """Records what each fit saw; its 'combiner' returns the fit's number as class 0's share."""
+        seen.append(len(y))
+        fit_number = len(seen)
+
+        class Marker(keras.Model):
+            def call(self, x):
+                n = ops.shape(x[0])[0]
+                return ops.concatenate([ops.full((n, 1), float(fit_number)), ops.zeros((n, 7))], axis=1)
+
+        return Marker(), 4 + fit_number
+
+    result = ensembles.cross_fit(fitter, outputs, labels, folds)
+    assert seen == [64] * 5 + [80]  # five folds on the other folds, then the final fit on all
+    # each image was predicted by exactly one fold's combiner: the one that left its fold out
+    np.testing.assert_array_equal(result.out_of_fold[:, 0], folds + 1)
+    assert result.fold_epochs == [5, 6, 7, 8, 9] and result.final_epochs == 7  # the median
+
+
+def test_cross_fitted_learned_combiners_and_scipy_weights_run_end_to_end():
+    labels = np.repeat(np.arange(8), 8)
+    good = (np.eye(8)[labels] * 0.8 + 0.2 / 8).astype("float32")
+    outputs = [random_probs(64, seed=1), good, random_probs(64, seed=2)]
+    folds = ensembles.stratified_folds(labels, 4, seed=0)
+    learned = ensembles.cross_fit(ensembles.keras_fitter(lambda: ensembles.weighted_average_combiner(8, (0, 0, 0))),
+                                  outputs, labels, folds)
+    simplex = ensembles.cross_fit(ensembles.simplex_fitter(8), outputs, labels, folds)
+    for result in (learned, simplex):
+        assert result.out_of_fold.shape == (64, 8)
+        np.testing.assert_allclose(result.out_of_fold.sum(1), 1.0, atol=1e-5)
+        assert result.combiner.get_layer("weighted_average").member_weights().argmax() == 1
+    assert len(learned.fold_epochs) == 4 and learned.final_epochs == int(np.median(learned.fold_epochs))
+    assert simplex.fold_epochs == [] and simplex.final_epochs is None
+    summary = learned.summary(labels)
+    assert summary["out-of-fold accuracy"] == 1.0 and summary["final epochs"] == learned.final_epochs
