@@ -338,7 +338,8 @@ def decode_and_resize(path, image_size: int):
 
 def make_dataset(files: list[Path], labels: np.ndarray, image_size: int, batch_size: int,
                  training: bool, seed: int = 0):
-    """A batched ``tf.data`` pipeline of (float32 0-255 images, int labels).
+    """A batched ``tf.data`` pipeline of (float32 0-255 images, int labels), or of (images,
+    float target rows) when ``labels`` is 2-D, each row staying with its file.
 
     Decoded images are cached in memory (the uint8 copy is 4x smaller than float32).
     Only the training pipeline is shuffled; evaluation pipelines keep file order, so
@@ -347,7 +348,10 @@ def make_dataset(files: list[Path], labels: np.ndarray, image_size: int, batch_s
     import tensorflow as tf
 
     paths = tf.constant([str(p) for p in files])
-    ds = tf.data.Dataset.from_tensor_slices((paths, np.asarray(labels, dtype="int32")))
+    targets = np.asarray(labels)
+    # integer labels, or one row of float targets per image (e.g. notebook 08's teacher targets)
+    targets = targets.astype("int32") if targets.ndim == 1 else targets.astype("float32")
+    ds = tf.data.Dataset.from_tensor_slices((paths, targets))
     ds = ds.map(lambda p, y: (decode_and_resize(p, image_size), y),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).cache()
     if training:

@@ -24,6 +24,8 @@ MEMBER_NOTEBOOKS = {
     "mobilenet": "04_mobilenet.ipynb",
 }
 MEMBER_NAMES = tuple(MEMBER_NOTEBOOKS)
+#: Which notebook makes any other saved model: the ensembles come from 05, the student from 08.
+MADE_BY = {**MEMBER_NOTEBOOKS, "student": "08_distillation.ipynb"}
 _BACKBONES = {"vgg16": keras.applications.vgg16, "mobilenet": keras.applications.mobilenet}
 _WEIGHT_FILES = {
     "vgg16": "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
@@ -130,6 +132,21 @@ def calibrate_batchnorm(backbone_model: keras.Model, name: str, dataset, max_ima
     return len(layers)
 
 
+def train_whole(backbone_model: keras.Model, batchnorm_momentum: float = 0.9) -> keras.Model:
+    """Make every layer of a randomly initialised backbone trainable, for ``ENSEMBLE_WEIGHTS=none``.
+
+    There are no pre-trained weights to protect, so the whole network learns and its
+    BatchNormalization layers learn their statistics (call it with ``training`` left to Keras).
+    Their momentum is lowered from 0.99 to ``batchnorm_momentum``: a run of a few hundred
+    steps would otherwise leave the moving averages, which validation and prediction use,
+    far behind the statistics the layers actually see."""
+    backbone_model.trainable = True
+    for layer in backbone_model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = batchnorm_momentum
+    return backbone_model
+
+
 def freeze_all_but_last(model: keras.Model, trainable_layers: int) -> keras.Model:
     """Freeze every layer of ``model`` except the last ``trainable_layers``."""
     model.trainable = True
@@ -167,7 +184,7 @@ def check_provenance(recorded: dict, settings: Settings, path: Path, name: str) 
     differences = {key: (recorded.get(key), value) for key, value in current.items()
                    if recorded.get(key) != value}
     if differences:
-        remake = MEMBER_NOTEBOOKS.get(name, "05_ensembles.ipynb")
+        remake = MADE_BY.get(name, "05_ensembles.ipynb")
         details = "; ".join(f"{key}: {old!r} there, {new!r} now" for key, (old, new) in differences.items())
         raise ValueError(f"{path} was made with other settings or another split ({details}). "
                          f"It is not mixed into this run: rerun {remake} with the current settings.")
@@ -196,7 +213,7 @@ def load_checked(path: Path, settings: Settings, name: str) -> keras.Model:
     if not record.exists():
         raise ValueError(f"{path} has no record of the settings it was made with ({record.name} is "
                          f"missing), so it cannot be checked against this run. Rerun "
-                         f"{MEMBER_NOTEBOOKS.get(name, '05_ensembles.ipynb')}.")
+                         f"{MADE_BY.get(name, '05_ensembles.ipynb')}.")
     check_provenance(json.loads(record.read_text(encoding="utf-8")), settings, path, name)
     return keras.models.load_model(path, safe_mode=True)
 
@@ -206,7 +223,7 @@ def load_model(settings: Settings, name: str) -> keras.Model:
     Refuses a model recorded as made with other settings or another split."""
     path = model_path(settings, name)
     if not path.exists():
-        made_by = MEMBER_NOTEBOOKS.get(name, "05_ensembles.ipynb")
+        made_by = MADE_BY.get(name, "05_ensembles.ipynb")
         raise MissingArtifactError(f"Model '{name}' not found at {path}. Run {made_by} first "
                                    f"(with the same settings: {settings.run_name}).")
     return load_checked(path, settings, name)
@@ -236,7 +253,7 @@ def load_predictions(settings: Settings, name: str) -> dict[str, np.ndarray]:
     """The cached predictions of one model, checked against the current settings and split."""
     path = predictions_path(settings, name)
     if not path.exists():
-        made_by = MEMBER_NOTEBOOKS.get(name, "05_ensembles.ipynb")
+        made_by = MADE_BY.get(name, "05_ensembles.ipynb")
         raise MissingArtifactError(f"Predictions of '{name}' not found at {path}. "
                                    f"Run {made_by} first (settings: {settings.run_name}).")
     with np.load(path, allow_pickle=False) as archive:

@@ -94,10 +94,10 @@ def conclusions(results: dict, comparison: dict[str, dict], ensemble: str, membe
     for level in ("clean", worst):
         row = comparison[level]
         where = "on clean images" if level == "clean" else f"at severity {level}, pooled over corruption types"
-        lines.append(f"{where.capitalize()} ({row['images']} image pairs): "
-                     + evaluation.verdict_on_difference(row["accuracy_diff"], row["accuracy_ci95"], "accuracy")
-                     + " " + evaluation.verdict_on_difference(row["nll_ts_diff"], row["nll_ts_ci95"],
-                                                              "calibrated log-loss", lower_is_better=True))
+        accuracy = evaluation.verdict_on_difference(row["accuracy_diff"], row["accuracy_ci95"], "accuracy")
+        lines.append(f"{where.capitalize()} ({row['images']} image pairs): {accuracy[0].lower()}{accuracy[1:]} "
+                     + evaluation.verdict_on_difference(row["nll_ts_diff"], row["nll_ts_ci95"],
+                                                        "calibrated log-loss", lower_is_better=True))
     gap_clean = comparison["clean"]["accuracy_diff"]
     gap_worst = comparison[worst]["accuracy_diff"]
     if gap_worst > gap_clean:

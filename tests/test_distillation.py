@@ -1,0 +1,69 @@
+import keras
+import numpy as np
+import pytest
+
+from helpers import distillation
+from tests.test_ensembles import random_probs
+
+
+def loss_of(alpha, temperature, labels, teacher, student):
+    loss = distillation.DistillationLoss(alpha=alpha, temperature=temperature, reduction=None)
+    return np.asarray(loss(distillation.pack_targets(labels, teacher), student))
+
+
+def test_alpha_one_is_plain_cross_entropy():
+    labels, teacher, student = np.array([0, 3, 7]), random_probs(3, seed=1), random_probs(3, seed=2)
+    expected = -np.log(student[np.arange(3), labels])
+    np.testing.assert_allclose(loss_of(1.0, 4.0, labels, teacher, student), expected, rtol=1e-5)
+
+
+def test_equal_teacher_and_student_give_zero_kl():
+    labels, probs = np.array([1, 2]), random_probs(2, seed=3)
+    np.testing.assert_allclose(loss_of(0.0, 3.0, labels, probs, probs), 0.0, atol=1e-5)
+
+
+def test_kl_part_by_hand_with_the_temperature_squared():
+    labels, teacher, student = np.array([0, 5]), random_probs(2, seed=4), random_probs(2, seed=5)
+
+    def soften(p, t):
+        e = np.exp(np.log(p) / t)
+        return e / e.sum(1, keepdims=True)
+
+    for t in (1.0, 2.0, 5.0):
+        pt, qt = soften(teacher, t), soften(student, t)
+        kl = np.sum(pt * (np.log(pt) - np.log(qt)), axis=1)
+        np.testing.assert_allclose(loss_of(0.0, t, labels, teacher, student), t * t * kl, rtol=1e-4)
+    mixed = loss_of(0.3, 2.0, labels, teacher, student)
+    np.testing.assert_allclose(mixed, 0.3 * loss_of(1.0, 2.0, labels, teacher, student)
+                               + 0.7 * loss_of(0.0, 2.0, labels, teacher, student), rtol=1e-5)
+
+
+def test_label_accuracy_reads_the_label_part():
+    targets = distillation.pack_targets(np.array([2, 0]), random_probs(2, seed=6))
+    predictions = np.eye(8, dtype="float32")[[2, 1]]
+    np.testing.assert_array_equal(np.asarray(distillation.label_accuracy(targets, predictions)), [1.0, 0.0])
+
+
+def test_bad_arguments_are_clear_errors():
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        distillation.DistillationLoss(alpha=1.5)
+    with pytest.raises(ValueError, match="same images, in the same order"):
+        distillation.pack_targets(np.array([0, 1, 2]), random_probs(2))
+
+
+def test_softening_lowers_the_top_probability():
+    probs = np.eye(8, dtype="float32")[[0, 1]] * 0.97 + 0.03 / 8
+    assert distillation.mean_top_probability(probs, 4.0) < distillation.mean_top_probability(probs, 1.0)
+    assert distillation.mean_top_probability(probs, 1.0) == pytest.approx(0.97375, rel=1e-4)
+
+
+def test_a_student_compiled_with_the_loss_saves_and_loads_in_safe_mode(tmp_path):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="softmax")])
+    model.compile(optimizer="sgd", loss=distillation.DistillationLoss(0.4, 3.0),
+                  metrics=[keras.metrics.MeanMetricWrapper(distillation.label_accuracy, name="accuracy")])
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
+    model.fit(x, distillation.pack_targets(np.arange(16) % 8, random_probs(16)), epochs=1, verbose=0)
+    model.save(tmp_path / "student.keras")
+    loaded = keras.models.load_model(tmp_path / "student.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict_on_batch(x), model.predict_on_batch(x), atol=1e-6)
+    assert loaded.loss.alpha == 0.4 and loaded.loss.temperature == 3.0
