@@ -1,51 +1,14 @@
-"""The three members as notebooks 02-04 build them, for the benchmarks.
-
-The notebooks keep their architecture code in view because it is the lesson; the benchmarks
-need the same models without running a notebook, so this module repeats them. If you change a
-member in its notebook, change it here too (``python benchmarks/training_cost.py`` prints the
-parameter counts, which match the notebooks' ``models.count_params(model)``).
-"""
+"""The three members as notebooks 02-04 build them, for the benchmarks: ``helpers.members``
+(checked against the notebooks by ``tests/test_members.py``), with random weights frozen as
+the ImageNet weights would be, so the compute is the ``cpu`` preset's without a download."""
 
 # helpers first: importing it quiets TensorFlow's C++ start-up messages.
-from helpers import config, data, models  # noqa: I001
-import keras
-
-#: Trainable layers left at the end of each backbone (notebooks 03 and 04).
-UNFROZEN = {"vgg16": 3, "mobilenet": 5}
+from helpers import config, members  # noqa: I001
 
 
-def build(name: str, settings: config.Settings, n_classes: int = 8) -> keras.Model:
-    """``custom_cnn``, ``vgg16`` or ``mobilenet``, compiled as in its notebook."""
-    inputs = models.image_input(settings)
-    x = data.augmentation(seed=settings.seed)(inputs)
-    if name == "custom_cnn":
-        x = keras.layers.Rescaling(1.0 / 255)(x)
-        for filters in (32, 64, 128, 256):
-            x = keras.layers.Conv2D(filters, 3, activation="relu")(x)
-            x = keras.layers.MaxPooling2D(2)(x)
-        x = keras.layers.Dropout(0.25)(x)
-        x = keras.layers.Flatten()(x)
-        x = keras.layers.Dense(128, activation="relu")(x)
-        x = keras.layers.Dense(64, activation="relu")(x)
-        optimizer = keras.optimizers.RMSprop()
-    else:
-        backbone = models.freeze_all_but_last(models.backbone(name, settings), UNFROZEN[name])
-        x = models.BackbonePreprocess(name)(x)
-        x = backbone(x, training=False)
-        if name == "vgg16":
-            x = keras.layers.Dropout(0.25)(x)
-            x = keras.layers.Flatten()(x)
-        else:
-            x = keras.layers.Dropout(0.5)(x)
-            x = keras.layers.Flatten()(x)
-            x = keras.layers.Dense(32, activation="relu")(x)
-            x = keras.layers.Dropout(0.5)(x)
-            x = keras.layers.Dense(16, activation="relu")(x)
-        optimizer = keras.optimizers.SGD(learning_rate=1e-3, momentum=0.9)
-    outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
-    model = keras.Model(inputs, outputs, name=name)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+def build(name: str, settings: config.Settings, n_classes: int = 8):
+    """``custom_cnn``, ``vgg16`` or ``mobilenet``, compiled as in its notebook with ImageNet weights."""
+    return members.build(name, settings, n_classes, as_with_imagenet=True)
 
 
 def random_images(n: int, image_size: int, seed: int = 0):

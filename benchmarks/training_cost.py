@@ -11,9 +11,12 @@ Writes ``benchmarks/results/training_cost.json``. Usage::
 
 The projection counts, per member, ``epochs x train`` training images and ``epochs x val +
 val + test`` predicted images, plus notebook 05 (two end-to-end epochs and one feature pass
-over the validation split) and 06 (one pass over the test split, and its latency calls). It is
-an upper bound on training (early stopping often ends sooner) and leaves out JPEG decoding and
-kernel starts (about a minute in all; see benchmarks/smoke_suite.py for kernel starts).
+over the validation split), 06 (one pass over the test split, and its latency calls), 07 (every
+member over the clean and each corrupted copy of its test subset) and 08 (the members over the
+training split once for the teacher's targets, the student trained like its member, the
+teacher over the test split, and the latency calls of student, member and teacher). It is an
+upper bound on training (early stopping often ends sooner) and leaves out JPEG decoding,
+corrupting images and kernel starts (about a minute in all; see benchmarks/smoke_suite.py).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import members
 
-from helpers import config, ensembles, evaluation
+from helpers import config, corruptions, ensembles, evaluation
 
 #: Images per class in the Natural Images dataset (6,899 in all), as published on Kaggle.
 REAL_CLASS_COUNTS = {"airplane": 727, "car": 968, "cat": 885, "dog": 702, "flower": 843,
@@ -81,7 +84,12 @@ def throughput(name: str, image_size: int, n_images: int, batch_size: int,
             "params": int(model.count_params())}
 
 
-def projected_minutes(speeds: dict[str, dict], sizes: dict[str, int], epochs: int) -> float:
+#: Notebook 08's student architecture (its default).
+STUDENT = "mobilenet"
+
+
+def projected_minutes(speeds: dict[str, dict], sizes: dict[str, int], epochs: int,
+                      shift_images: int | None = None) -> float:
     seconds = 0.0
     for speed in speeds.values():
         seconds += epochs * sizes["train"] / speed["train_images_per_s"]
@@ -90,6 +98,15 @@ def projected_minutes(speeds: dict[str, dict], sizes: dict[str, int], epochs: in
     seconds += (3 * sizes["val"] + sizes["test"]) * all_members  # notebooks 05 and 06
     # notebook 06's latency: every member and ensemble, at batch sizes 1 and 32, warm-up included
     seconds += LATENCY_CALLS * (1 + 32) * (1 + len(ensembles.ALL_ENSEMBLE_NAMES)) * all_members
+    # notebook 07: every member over the clean subset and each corrupted copy of it
+    copies = 1 + len(corruptions.NAMES) * len(corruptions.SEVERITIES)
+    seconds += copies * min(shift_images or sizes["test"], sizes["test"]) * all_members
+    # notebook 08: teacher targets, the student's training, the teacher on the test split, latency
+    student = speeds[STUDENT]
+    seconds += sizes["train"] * all_members + sizes["test"] * all_members
+    seconds += epochs * sizes["train"] / student["train_images_per_s"]
+    seconds += (epochs * sizes["val"] + sizes["val"] + sizes["test"]) / student["predict_images_per_s"]
+    seconds += LATENCY_CALLS * (1 + 32) * (2 / student["predict_images_per_s"] + all_members)
     return seconds / 60
 
 
@@ -124,7 +141,7 @@ def main() -> None:
         for cap in (None, 300, 200, 150, 100):
             for epochs in sorted({15, 10, cpu["epochs"]}, reverse=True):
                 sizes = split_sizes(cap)
-                minutes = projected_minutes(speeds[size], sizes, epochs)
+                minutes = projected_minutes(speeds[size], sizes, epochs, cpu["shift_images"])
                 projections.append({"image_size": size, "max_per_class": cap, "epochs": epochs,
                                     "train_images": sizes["train"], "minutes": minutes,
                                     "within_goal": minutes <= GOAL_MINUTES})
@@ -138,7 +155,9 @@ def main() -> None:
               f"{p['train_images']:>11} {p['minutes']:>8.1f} {mark}{'' if p['within_goal'] else '  over'}")
 
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"cpu_preset": preset, "timed_images": timed_images,
+    from helpers.run import NOTEBOOKS
+
+    out.write_text(json.dumps({"cpu_preset": preset, "notebooks": len(NOTEBOOKS), "timed_images": timed_images,
                                "speeds": {str(k): v for k, v in speeds.items()},
                                "projections": projections, "goal_minutes": GOAL_MINUTES}, indent=2))
 
