@@ -1,8 +1,9 @@
 """Helpers for the notebook series *Ensembling neural networks with TensorFlow / Keras 3*.
 
 Import what a notebook needs, e.g. ``from helpers import config, data, plotting``.
-Importing the package registers the project's custom Keras layers (``BackbonePreprocess``,
-``WeightedAverage``), so saved models load in Keras' safe mode after ``import helpers``.
+Importing the package registers the project's custom Keras objects (the layers
+``BackbonePreprocess`` and ``WeightedAverage``, the student's ``DistillationLoss`` and
+``label_accuracy``), so saved models load in Keras' safe mode after ``import helpers``.
 """
 
 import os
@@ -46,7 +47,7 @@ def _started_as_the_runner() -> bool:
 
 if not _started_as_the_runner():
     _import_tensorflow_quietly()
-    from helpers import ensembles, models  # noqa: F401  (registers the custom layers)
+    from helpers import distillation, ensembles, models  # noqa: F401  (registers the custom objects)
 
 # Keras warns on every fit() with a tf.data pipeline that its own shuffle flag is ignored. The
 # series' training pipelines shuffle themselves (``data.make_dataset``), so the warning is noise.

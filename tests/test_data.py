@@ -3,6 +3,7 @@ import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from helpers import config, data, demo
 from tests.conftest import make_dataset, write_image
@@ -225,3 +226,20 @@ def test_describe_command_reports_a_missing_dataset_without_traceback(tmp_path, 
     assert data.main(["describe"]) == 2  # an error message and exit code 2, not an exception
     err = capsys.readouterr().err
     assert err.startswith("error: Dataset folder not found") and "python -m helpers.data download" in err
+
+
+def test_target_rows_stay_with_their_files_when_the_training_pipeline_shuffles(tmp_path):
+    """Notebook 08's teacher targets: row i is computed for file i, and must arrive with it."""
+    files, targets = [], []
+    for i in range(12):
+        path = tmp_path / f"img_{i}.png"
+        Image.fromarray(np.full((8, 8, 3), i * 20, dtype=np.uint8)).save(path)
+        files.append(path)
+        targets.append(np.eye(12, dtype="float32")[i])
+    pipeline = data.make_dataset(files, np.array(targets), 8, 5, training=True, seed=3)
+    seen = []
+    for images, rows in pipeline:
+        for image, row in zip(images.numpy(), rows.numpy()):
+            assert round(image[0, 0, 0] / 20) == row.argmax()
+            seen.append(int(row.argmax()))
+    assert sorted(seen) == list(range(12)) and seen != list(range(12))  # all there, and shuffled

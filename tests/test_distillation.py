@@ -67,3 +67,25 @@ def test_a_student_compiled_with_the_loss_saves_and_loads_in_safe_mode(tmp_path)
     loaded = keras.models.load_model(tmp_path / "student.keras", safe_mode=True)
     np.testing.assert_allclose(loaded.predict_on_batch(x), model.predict_on_batch(x), atol=1e-6)
     assert loaded.loss.alpha == 0.4 and loaded.loss.temperature == 3.0
+
+
+def test_the_student_reloads_in_a_fresh_process_with_the_same_predictions(tmp_path):
+    from tests.conftest import run_python
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="softmax")])
+    model.compile(optimizer="sgd", loss=distillation.DistillationLoss(0.5, 4.0),
+                  metrics=[keras.metrics.MeanMetricWrapper(distillation.label_accuracy, name="accuracy")])
+    x = np.random.default_rng(1).normal(size=(6, 4)).astype("float32")
+    model.fit(x, distillation.pack_targets(np.arange(6) % 8, random_probs(6)), epochs=1, verbose=0)
+    model.save(tmp_path / "student.keras")
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "expected.npy", model.predict_on_batch(x))
+    result = run_python(f"""
+import numpy as np, helpers, keras
+model = keras.models.load_model({str(tmp_path / 'student.keras')!r}, safe_mode=True)
+np.testing.assert_allclose(model.predict_on_batch(np.load({str(tmp_path / 'x.npy')!r})),
+                           np.load({str(tmp_path / 'expected.npy')!r}), atol=1e-6)
+print("same", type(model.loss).__name__)
+""")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "same DistillationLoss" in result.stdout
