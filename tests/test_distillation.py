@@ -57,13 +57,19 @@ def test_softening_lowers_the_top_probability():
     assert distillation.mean_top_probability(probs, 1.0) == pytest.approx(0.97375, rel=1e-4)
 
 
-def test_a_student_compiled_with_the_loss_saves_and_loads_in_safe_mode(tmp_path):
+def saved_student(tmp_path, alpha: float, temperature: float, n: int = 16):
+    """A tiny student trained one epoch with the distillation loss and saved; returns it and its inputs."""
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="softmax")])
-    model.compile(optimizer="sgd", loss=distillation.DistillationLoss(0.4, 3.0),
+    model.compile(optimizer="sgd", loss=distillation.DistillationLoss(alpha, temperature),
                   metrics=[keras.metrics.MeanMetricWrapper(distillation.label_accuracy, name="accuracy")])
-    x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
-    model.fit(x, distillation.pack_targets(np.arange(16) % 8, random_probs(16)), epochs=1, verbose=0)
+    x = np.random.default_rng(0).normal(size=(n, 4)).astype("float32")
+    model.fit(x, distillation.pack_targets(np.arange(n) % 8, random_probs(n)), epochs=1, verbose=0)
     model.save(tmp_path / "student.keras")
+    return model, x
+
+
+def test_a_student_compiled_with_the_loss_saves_and_loads_in_safe_mode(tmp_path):
+    model, x = saved_student(tmp_path, 0.4, 3.0)
     loaded = keras.models.load_model(tmp_path / "student.keras", safe_mode=True)
     np.testing.assert_allclose(loaded.predict_on_batch(x), model.predict_on_batch(x), atol=1e-6)
     assert loaded.loss.alpha == 0.4 and loaded.loss.temperature == 3.0
@@ -72,12 +78,7 @@ def test_a_student_compiled_with_the_loss_saves_and_loads_in_safe_mode(tmp_path)
 def test_the_student_reloads_in_a_fresh_process_with_the_same_predictions(tmp_path):
     from tests.conftest import run_python
 
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="softmax")])
-    model.compile(optimizer="sgd", loss=distillation.DistillationLoss(0.5, 4.0),
-                  metrics=[keras.metrics.MeanMetricWrapper(distillation.label_accuracy, name="accuracy")])
-    x = np.random.default_rng(1).normal(size=(6, 4)).astype("float32")
-    model.fit(x, distillation.pack_targets(np.arange(6) % 8, random_probs(6)), epochs=1, verbose=0)
-    model.save(tmp_path / "student.keras")
+    model, x = saved_student(tmp_path, 0.5, 4.0, n=6)
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "expected.npy", model.predict_on_batch(x))
     result = run_python(f"""
