@@ -18,7 +18,7 @@ def _notebook(cells: list[tuple[str, str]]) -> str:
 
 def test_select_notebooks():
     assert run.select(None, None) == list(run.NOTEBOOKS)
-    assert run.select("5", None) == ["05_ensembles", "06_evaluation"]
+    assert run.select("5", None) == ["05_ensembles", "06_evaluation", "07_under_shift", "08_distillation"]
     assert run.select(None, "02,06") == ["02_custom_cnn", "06_evaluation"]
     assert run.select("7", None) == ["07_under_shift", "08_distillation"]
     with pytest.raises(ValueError, match="use 01-08"):
