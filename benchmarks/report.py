@@ -61,12 +61,17 @@ def training() -> list[str]:
     for size, members in r["speeds"].items():
         for name, s in members.items():
             rows.append(f"| {name} | {size} | {s['train_images_per_s']:.0f} | {s['predict_images_per_s']:.0f} |")
-    rows += ["", "| image size | images per class | epochs (max) | training images | projected minutes |",
-             "|---|---|---|---|---|"]
+    size = next(iter(r["speeds"]))
+    for name, s in r.get("trained_whole", {}).items():
+        slower = r["speeds"][size][name]["train_images_per_s"] / s["train_images_per_s"]
+        rows.append(f"| {name}, backbone trained whole ({slower:.1f}x slower; not used) | {size} | "
+                    f"{s['train_images_per_s']:.1f} | {s['predict_images_per_s']:.0f} |")
+    rows += ["", "| image size | images per class | epochs (max) | test images per corrupted copy (07) "
+                 "| training images | projected minutes |", "|---|---|---|---|---|---|"]
     for p in r["projections"]:
         if p["max_per_class"] in (None, 300, 150):
             rows.append(f"| {p['image_size']} | {p['max_per_class'] or 'all'} | {p['epochs']} | "
-                        f"{p['train_images']:,} | {p['minutes']:.0f} |")
+                        f"{p.get('shift_images') or 'all'} | {p['train_images']:,} | {p['minutes']:.0f} |")
     return rows
 
 

@@ -57,17 +57,22 @@ def _median_rate(step, n_images: int, repeats: int) -> float:
 
 
 def throughput(name: str, image_size: int, n_images: int, batch_size: int,
-               repeats: int = 3) -> dict[str, float]:
+               repeats: int = 3, whole: bool = False) -> dict[str, float]:
     """Training and prediction images per second of one member on a cached ``tf.data``
     pipeline (as in the notebooks from their second epoch on), the median of ``repeats`` timed
     passes after two untimed ones: the first passes compile the graph and let oneDNN pick its
-    kernels, and on a shared 2-core machine single passes vary by up to 2x."""
+    kernels, and on a shared 2-core machine single passes vary by up to 2x. With ``whole``, the
+    backbone is trained whole instead (the choice notebook 03 weighs without ImageNet weights)."""
     import keras
     import tensorflow as tf
 
     settings = members.settings_for("cpu", image_size)
     keras.utils.set_random_seed(0)
     model = members.build(name, settings)
+    if whole:
+        model.get_layer(f"{name}_backbone").trainable = True
+        model.compile(optimizer=model.optimizer.__class__.from_config(model.optimizer.get_config()),
+                      loss="sparse_categorical_crossentropy")
     images, labels = members.random_images(n_images, image_size)
     pipeline = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size).cache()
 
@@ -126,39 +131,51 @@ def main() -> None:
         previous = json.loads(out.read_text())
         speeds = {int(size): by_member for size, by_member in previous["speeds"].items()}
         timed_images = previous["timed_images"]
+        trained_whole = previous.get("trained_whole", {})
     else:
         timed_images = args.images
         speeds = {size: {name: throughput(name, size, args.images, cpu["batch_size"])
                          for name in ("custom_cnn", "vgg16", "mobilenet")} for size in args.image_sizes}
+        trained_whole = {"vgg16": throughput("vgg16", cpu["image_size"], args.images, cpu["batch_size"], whole=True)}
     print(f"{'member':<11} {'size':>5} {'train img/s':>12} {'predict img/s':>14} {'params':>12}")
     for size, by_member in speeds.items():
         for name, s in by_member.items():
             print(f"{name:<11} {size:>5} {s['train_images_per_s']:>12.1f} "
                   f"{s['predict_images_per_s']:>14.1f} {s['params']:>12,}")
+    for name, s in trained_whole.items():
+        frozen = speeds[cpu["image_size"]][name]["train_images_per_s"]
+        print(f"{name} trained whole at {cpu['image_size']} px: {s['train_images_per_s']:.1f} training img/s, "
+              f"{frozen / s['train_images_per_s']:.1f}x slower than with its layers frozen (notebook 03)")
 
     projections = []
     for size in speeds:
         for cap in (None, 300, 200, 150, 100):
             for epochs in sorted({15, 10, cpu["epochs"]}, reverse=True):
                 sizes = split_sizes(cap)
-                minutes = projected_minutes(speeds[size], sizes, epochs, cpu["shift_images"])
-                projections.append({"image_size": size, "max_per_class": cap, "epochs": epochs,
-                                    "train_images": sizes["train"], "minutes": minutes,
-                                    "within_goal": minutes <= GOAL_MINUTES})
-    preset = {"image_size": cpu["image_size"], "max_per_class": cpu["max_per_class"], "epochs": cpu["epochs"]}
+                for shift_images in (cpu["shift_images"], None):
+                    if shift_images is None and (size, cap, epochs) != (cpu["image_size"], cpu["max_per_class"],
+                                                                       cpu["epochs"]):
+                        continue  # all test images in notebook 07: projected for the preset only
+                    minutes = projected_minutes(speeds[size], sizes, epochs, shift_images)
+                    projections.append({"image_size": size, "max_per_class": cap, "epochs": epochs,
+                                        "shift_images": shift_images, "train_images": sizes["train"],
+                                        "minutes": minutes, "within_goal": minutes <= GOAL_MINUTES})
+    preset = {"image_size": cpu["image_size"], "max_per_class": cpu["max_per_class"], "epochs": cpu["epochs"],
+              "shift_images": cpu["shift_images"]}
     print(f"\nprojected series on the full dataset (goal: {GOAL_MINUTES} min); "
           f"* = the cpu preset's defaults {preset}")
-    print(f"{'size':>5} {'per class':>10} {'epochs':>7} {'train imgs':>11} {'minutes':>8}")
+    print(f"{'size':>5} {'per class':>10} {'epochs':>7} {'07 images':>10} {'train imgs':>11} {'minutes':>8}")
     for p in projections:
         mark = "*" if {k: p[k] for k in preset} == preset else " "
         print(f"{p['image_size']:>5} {str(p['max_per_class'] or 'all'):>10} {p['epochs']:>7} "
+              f"{str(p['shift_images'] or 'all'):>10} "
               f"{p['train_images']:>11} {p['minutes']:>8.1f} {mark}{'' if p['within_goal'] else '  over'}")
 
     out.parent.mkdir(exist_ok=True)
     from helpers.run import NOTEBOOKS
 
     out.write_text(json.dumps({"cpu_preset": preset, "notebooks": len(NOTEBOOKS), "timed_images": timed_images,
-                               "speeds": {str(k): v for k, v in speeds.items()},
+                               "speeds": {str(k): v for k, v in speeds.items()}, "trained_whole": trained_whole,
                                "projections": projections, "goal_minutes": GOAL_MINUTES}, indent=2))
 
 

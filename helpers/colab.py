@@ -3,7 +3,7 @@ in ``pyproject.toml`` (``[project.urls] Repository``).
 
 In Colab the cell clones the repository, installs it with ``requirements.txt`` and moves
 into it; anywhere else it does nothing. After changing the address (in a fork, say), run
-``python -m helpers.colab`` to rewrite the cell in all six notebooks.
+``python -m helpers.colab`` to rewrite the cell in every notebook.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ import numpy as np
 from scipy import stats
 from sklearn import metrics as skm
 
+from helpers.calibration import apply_temperature
+
 
 def predict(model, dataset, batch_size: int = 32):
     """Class probabilities (or whatever ``model`` outputs) for every image of an
@@ -78,8 +80,6 @@ def per_image_nll(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
 def scores(labels: np.ndarray, probs: np.ndarray, temperature: float | None = None) -> dict[str, float]:
     """The leaderboard's quality columns for one model; with ``temperature`` (fitted on
     validation data) also its log-loss and ECE after temperature scaling."""
-    from helpers.calibration import apply_temperature
-
     k = probs.shape[1]
     row = {
         "accuracy": float(skm.accuracy_score(labels, probs.argmax(1))),

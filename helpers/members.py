@@ -45,10 +45,7 @@ def prepared_backbone(name: str, settings: config.Settings, train_data=None,
     it whole costs about three times as much per image)."""
     backbone = models.backbone(name, settings)
     if not learns_from_scratch(name, settings, as_with_imagenet):
-        models.freeze_all_but_last(backbone, UNFROZEN[name])
-        if settings.weights == "none" and not as_with_imagenet and train_data is not None:
-            models.calibrate_batchnorm(backbone, name, train_data)
-        return backbone, False
+        return models.freeze_all_but_last(backbone, UNFROZEN[name]), False
     models.train_whole(backbone)
     if train_data is not None:
         models.calibrate_batchnorm(backbone, name, train_data)

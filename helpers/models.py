@@ -114,6 +114,8 @@ def calibrate_batchnorm(backbone_model: keras.Model, name: str, dataset, max_ima
     """
     layers = [layer for layer in backbone_model.layers
               if isinstance(layer, keras.layers.BatchNormalization)]
+    if not layers:
+        return 0  # nothing to calibrate (VGG16 has no BatchNormalization): no pass over the data
     saved = [(layer.trainable, layer.momentum) for layer in layers]
     preprocess = BackbonePreprocess(name)
     seen = batches = 0
