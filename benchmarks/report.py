@@ -69,7 +69,7 @@ def training() -> list[str]:
     rows += ["", "| image size | images per class | epochs (max) | test images per corrupted copy (07) "
                  "| training images | projected minutes |", "|---|---|---|---|---|---|"]
     for p in r["projections"]:
-        if p["max_per_class"] in (None, 300, 150):
+        if p["max_per_class"] in (None, 300, 150, 100):
             rows.append(f"| {p['image_size']} | {p['max_per_class'] or 'all'} | {p['epochs']} | "
                         f"{p.get('shift_images') or 'all'} | {p['train_images']:,} | {p['minutes']:.0f} |")
     return rows

@@ -47,7 +47,10 @@ def split_sizes(max_per_class: int | None, val_fraction=0.15, test_fraction=0.15
 
 
 def _median_rate(step, n_images: int, repeats: int) -> float:
-    """Images per second of the median of ``repeats`` timed calls (after the warm-up)."""
+    """Images per second of the median of ``repeats`` timed calls, after one untimed call: the
+    first training pass after a prediction pass (or the reverse) runs up to twice as slowly
+    while oneDNN switches kernels, which would otherwise drag the median down."""
+    step()
     timings = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -70,7 +73,8 @@ def throughput(name: str, image_size: int, n_images: int, batch_size: int,
     keras.utils.set_random_seed(0)
     model = members.build(name, settings)
     if whole:
-        model.get_layer(f"{name}_backbone").trainable = True
+        for layer in model.get_layer(f"{name}_backbone").layers:  # each layer was frozen one by one
+            layer.trainable = True
         model.compile(optimizer=model.optimizer.__class__.from_config(model.optimizer.get_config()),
                       loss="sparse_categorical_crossentropy")
     images, labels = members.random_images(n_images, image_size)

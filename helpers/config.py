@@ -21,12 +21,12 @@ PRESET_NAMES = ("smoke", "cpu", "gpu")
 PRESETS: dict[str, dict] = {
     "smoke": {"image_size": 48, "epochs": 2, "weights": "none", "batch_size": 32,
               "max_per_class": None, "demo_data": True, "shift_images": None},
-    # 150 images per class and 10 epochs keep the whole series within 45 minutes on a 2-core
-    # machine without AVX-512, where VGG16 trains at 6-10 images/s at 128 px
+    # 100 images per class and 10 epochs keep all eight notebooks within 45 minutes on a 2-core
+    # machine without AVX-512, where VGG16 trains at about 6 images/s at 128 px
     # (benchmarks/training_cost.py); ENSEMBLE_MAX_PER_CLASS=none uses all 6,899 images.
-    # Notebook 07 corrupts 96 of the 176 test images (18 corrupted copies) for the same budget.
+    # Notebook 07 corrupts 64 of the 120 test images (18 corrupted copies) for the same budget.
     "cpu": {"image_size": 128, "epochs": 10, "weights": "imagenet", "batch_size": 32,
-            "max_per_class": 150, "demo_data": False, "shift_images": 96},
+            "max_per_class": 100, "demo_data": False, "shift_images": 64},
     "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,
             "max_per_class": None, "demo_data": False, "shift_images": None},
 }
