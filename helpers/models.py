@@ -144,6 +144,7 @@ def train_whole(backbone_model: keras.Model, batchnorm_momentum: float = 0.9) ->
     far behind the statistics the layers actually see."""
     backbone_model.trainable = True
     for layer in backbone_model.layers:
+        layer.trainable = True  # one by one: the model's flag does not undo a layer's own freezing
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = batchnorm_momentum
     return backbone_model

@@ -56,3 +56,10 @@ def test_without_weights_mobilenet_learns_whole_and_vgg16_keeps_its_frozen_layer
     # timed like ImageNet weights (the benchmarks): MobileNet frozen but for its last five layers
     timed, timed_training = members.prepared_backbone("mobilenet", settings, as_with_imagenet=True)
     assert sum(layer.trainable for layer in timed.layers) == 5 and timed_training is False
+
+
+def test_train_whole_undoes_freezing_layer_by_layer(smoke):
+    settings, _ = smoke
+    backbone = models.freeze_all_but_last(models.backbone("vgg16", settings), 3)
+    models.train_whole(backbone)
+    assert all(layer.trainable for layer in backbone.layers)
