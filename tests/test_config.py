@@ -17,7 +17,15 @@ def test_presets(preset, size, epochs, weights):
     assert (s.preset, s.image_size, s.epochs, s.weights) == (preset, size, epochs, weights)
     assert s.uses_demo_data == (preset == "smoke")
     assert s.keras_weights == (None if weights == "none" else "imagenet")
-    assert s.max_per_class == (150 if preset == "cpu" else None)
+    assert s.max_per_class == (100 if preset == "cpu" else None)
+    assert s.shift_images == (64 if preset == "cpu" else None)
+
+
+def test_shift_images_can_be_set_and_bad_values_are_named():
+    assert config.load({**BASE, "ENSEMBLE_SHIFT_IMAGES": "40"}).shift_images == 40
+    assert config.load({**BASE, "ENSEMBLE_PRESET": "cpu", "ENSEMBLE_SHIFT_IMAGES": "none"}).shift_images is None
+    with pytest.raises(ValueError, match="ENSEMBLE_SHIFT_IMAGES='many' is not a whole number"):
+        config.load({**BASE, "ENSEMBLE_SHIFT_IMAGES": "many"})
 
 
 def test_the_cpu_preset_subset_can_be_switched_off():
