@@ -98,17 +98,18 @@ def conclusions(result: dict) -> list[str]:
              f"test accuracy {teacher['accuracy']:.3f}, {member['accuracy']:.3f} and {student['accuracy']:.3f}; "
              f"calibrated log-loss {teacher['nll_ts']:.3f}, {member['nll_ts']:.3f} and {student['nll_ts']:.3f}."]
     for key, what, lower in (("accuracy", "accuracy", False), ("nll", "calibrated log-loss", True)):
-        sentence = verdict_on_difference(diff[f"{key}_diff"], diff[f"{key}_ci95"], what, lower_is_better=lower)
-        lines.append(sentence.replace("the ensemble", "the student (against the member)"))
-    for metric, better_is_higher in (("accuracy", True), ("nll_ts", False)):
+        sentence = verdict_on_difference(diff[f"{key}_diff"], diff[f"{key}_ci95"], what, lower_is_better=lower,
+                                         subject="the student")
+        lines.append(f"Student against member: {sentence[0].lower()}{sentence[1:]}")
+    for metric, better_is_higher, label in (("accuracy", True, "accuracy"), ("nll_ts", False, "calibrated log-loss")):
         sign = 1 if better_is_higher else -1
         gap = sign * (teacher[metric] - member[metric])
         if gap > 0:
             kept = sign * (student[metric] - member[metric]) / gap
-            lines.append(f"Of the teacher's advantage over the member in {metric} ({gap:.3f}), the student kept "
+            lines.append(f"Of the teacher's advantage over the member in {label} ({gap:.3f}), the student kept "
                          f"{kept:.0%}" + (" (more than all of it)." if kept > 1 else "."))
         else:
-            lines.append(f"The teacher had no advantage over the member in {metric} on these test images, so "
+            lines.append(f"The teacher had no advantage over the member in {label} on these test images, so "
                          f"there was none for the student to keep.")
     if teacher.get("latency_ms_batch32") and student.get("latency_ms_batch32"):
         lines.append(f"The student costs {student['latency_ms_batch32']:.2f} ms per image at batch 32, "

@@ -73,7 +73,8 @@ def log_loss(labels: np.ndarray, probs: np.ndarray) -> float:
 
 
 def per_image_nll(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """-log(probability of the true class) of every image; its mean is ``log_loss``."""
+    """-log(probability of the true class) of every image; its mean is the log-loss (``log_loss``
+    also renormalises after clipping, so the two can differ for probabilities below 1e-7)."""
     return -np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0))
 
 
@@ -226,16 +227,18 @@ def leaderboard_markdown(models: dict[str, dict], members: tuple[str, ...]) -> s
     return "\n".join(lines)
 
 
-def verdict_on_difference(diff: float, ci95, what: str, lower_is_better: bool = False) -> str:
-    """One sentence on a paired difference (ensemble minus member) and its 95% interval."""
+def verdict_on_difference(diff: float, ci95, what: str, lower_is_better: bool = False,
+                          subject: str = "the ensemble") -> str:
+    """One sentence on a paired difference (``subject`` minus the model it is compared with)
+    and its 95% interval."""
     low, high = ci95
     better = (high < 0) if lower_is_better else (low > 0)
     worse = (low > 0) if lower_is_better else (high < 0)
     interval = f"95% interval [{low:+.3f}, {high:+.3f}]"
     if better:
-        return f"In {what} the ensemble is **better** by {abs(diff):.3f} ({interval}, excludes zero)."
+        return f"In {what} {subject} is **better** by {abs(diff):.3f} ({interval}, excludes zero)."
     if worse:
-        return f"In {what} the ensemble is **worse** by {abs(diff):.3f} ({interval}, excludes zero)."
+        return f"In {what} {subject} is **worse** by {abs(diff):.3f} ({interval}, excludes zero)."
     return f"In {what} the difference, {diff:+.3f}, cannot be told from zero ({interval})."
 
 
