@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from helpers import config, ensembles, evaluation, models
 
+
 GOAL_RATIO = 20
 
 

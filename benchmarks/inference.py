@@ -22,6 +22,7 @@ import numpy as np
 
 from helpers import config, ensembles, evaluation, models
 
+
 GOAL_OVERHEAD = 0.10
 
 

@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 

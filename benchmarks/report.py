@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+
 RESULTS = Path(__file__).parent / "results"
 
 

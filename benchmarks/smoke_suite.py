@@ -25,6 +25,7 @@ from nbclient import NotebookClient
 from helpers import config
 from helpers.run import NOTEBOOKS
 
+
 GOAL_RATIO = 3.0
 
 

@@ -30,6 +30,7 @@ import members
 
 from helpers import config, corruptions, ensembles, evaluation
 
+
 #: Images per class in the Natural Images dataset (6,899 in all), as published on Kaggle.
 REAL_CLASS_COUNTS = {"airplane": 727, "car": 968, "cat": 885, "dog": 702, "flower": 843,
                      "fruit": 1000, "motorbike": 788, "person": 986}

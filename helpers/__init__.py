@@ -1,6 +1,9 @@
 """Helpers for the notebook series *Ensembling neural networks with TensorFlow / Keras 3*.
 
-Import what a notebook needs, e.g. ``from helpers import config, data, plotting``.
+Import what a notebook needs, e.g. ``from helpers import config, data, plotting``. The package
+holds the plumbing (settings, data and the split, the run folder, the runner, callbacks, plotting,
+reports) and, in ``helpers.lesson``, the code the notebooks teach, exported from their cells.
+
 Importing the package registers the project's custom Keras objects (the layers
 ``BackbonePreprocess`` and ``WeightedAverage``, the student's ``DistillationLoss`` and
 ``label_accuracy``), so saved models load in Keras' safe mode after ``import helpers``.
@@ -8,6 +11,7 @@ Importing the package registers the project's custom Keras objects (the layers
 
 import os
 import warnings
+
 
 # Quiet TensorFlow's C++ start-up messages; must happen before TensorFlow is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -36,18 +40,27 @@ def _import_tensorflow_quietly() -> None:
         os.close(saved)
 
 
-def _started_as_the_runner() -> bool:
-    """True in ``python -m helpers.run``: the runner only starts kernels, so it skips
-    TensorFlow (about 3 s and 700 MB it would hold while every notebook runs)."""
+#: Command-line tools of the package that never need TensorFlow: the runner only starts kernels
+#: (it would hold about 700 MB while every notebook runs), the exporter and the Colab tool only
+#: read and write notebooks and text (the exporter must run even when a lesson module is broken).
+_TOOLS_WITHOUT_TENSORFLOW = ("helpers.run", "helpers.export", "helpers.colab")
+
+
+def _started_as_a_tool() -> bool:
+    """True in ``python -m helpers.run`` (or another of ``_TOOLS_WITHOUT_TENSORFLOW``)."""
     import sys
 
     argv = list(getattr(sys, "orig_argv", []))
-    return "-m" in argv and argv.index("-m") + 1 < len(argv) and argv[argv.index("-m") + 1] == "helpers.run"
+    if "-m" not in argv or argv.index("-m") + 1 >= len(argv):
+        return False
+    return argv[argv.index("-m") + 1] in _TOOLS_WITHOUT_TENSORFLOW
 
 
-if not _started_as_the_runner():
+if not _started_as_a_tool():
     _import_tensorflow_quietly()
-    from helpers import distillation, ensembles, models  # noqa: F401  (registers the custom objects)
+    # registers the custom objects
+    from helpers import models  # noqa: F401
+    from helpers.lesson import combiners, distillation  # noqa: F401
 
 # Keras warns on every fit() with a tf.data pipeline that its own shuffle flag is ignored. The
 # series' training pipelines shuffle themselves (``data.make_dataset``), so the warning is noise.

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from helpers.config import project_root
 
+
 CELL_ID = "colab-setup"
 
 
@@ -30,11 +31,13 @@ def repository_url(pyproject: Path | None = None) -> str:
 def setup_cell_source(url: str) -> str:
     folder = "/content/" + url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
     return (
-        "# Only in Google Colab: fetch the series and install it (elsewhere this cell does nothing).\n"
+        "# Only in Google Colab: fetch the series and install it (elsewhere this cell does "
+        "nothing).\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
-        f"    !git clone --depth 1 {url} {folder}\n"
+        f'    REPOSITORY = "{url}"\n'
+        f"    !git clone --depth 1 {{REPOSITORY}} {folder}\n"
         f"    %cd {folder}\n"
         "    %pip install --quiet -r requirements.txt\n"
     )

@@ -9,26 +9,33 @@ tools rely on, so they never change.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+
 PRESET_VARIABLE = "ENSEMBLE_PRESET"
 PRESET_NAMES = ("smoke", "cpu", "gpu")
 
-#: The defaults of each preset. ``data_dir=None`` means "the generated demo dataset".
+#: The defaults of each preset, and every rule that differs between presets (no code elsewhere
+#: tests the preset's name). ``data_dir=None`` means "the generated stand-in dataset".
+#: - ``corruptions``: the corruption types notebook 07 applies (None: all of them);
+#: - ``latency_calls``: timed calls per model and batch size after one warm-up call (notebooks 06
+#:   and 08); in ``smoke`` one call, which only checks the plumbing.
 PRESETS: dict[str, dict] = {
     "smoke": {"image_size": 48, "epochs": 2, "weights": "none", "batch_size": 32,
-              "max_per_class": None, "demo_data": True, "shift_images": None},
+              "max_per_class": None, "demo_data": True, "shift_images": None,
+              "corruptions": ("gaussian_noise", "gaussian_blur"), "latency_calls": 1},
     # 100 images per class and 10 epochs keep all eight notebooks within 45 minutes on a 2-core
     # machine without AVX-512, where VGG16 trains at about 6 images/s at 128 px
     # (benchmarks/training_cost.py); ENSEMBLE_MAX_PER_CLASS=none uses all 6,899 images.
     # Notebook 07 corrupts 64 of the 120 test images (18 corrupted copies) for the same budget.
     "cpu": {"image_size": 128, "epochs": 10, "weights": "imagenet", "batch_size": 32,
-            "max_per_class": 100, "demo_data": False, "shift_images": 64},
+            "max_per_class": 100, "demo_data": False, "shift_images": 64,
+            "corruptions": None, "latency_calls": 5},
     "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,
-            "max_per_class": None, "demo_data": False, "shift_images": None},
+            "max_per_class": None, "demo_data": False, "shift_images": None,
+            "corruptions": None, "latency_calls": 5},
 }
 
 #: The environment variables, one per setting.
@@ -70,6 +77,8 @@ class Settings:
     max_per_class: int | None
     seed: int
     shift_images: int | None = None  # test images per corrupted copy in notebook 07 (None: all)
+    corruptions: tuple[str, ...] | None = None  # corruption types of notebook 07 (None: all)
+    latency_calls: int = 5  # timed inference calls per model and batch size (06, 08)
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     overrides: tuple[str, ...] = field(default=(), compare=False)
@@ -106,10 +115,9 @@ class Settings:
         return self.artifacts_root / "demo_data" / "natural_images"
 
     def path(self, *parts: str) -> Path:
-        """A path inside this run's artifacts folder, with its parent folder created."""
-        target = self.run_dir.joinpath(*parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target
+        """A path inside this run's artifacts folder. Nothing is created: the writers in
+        ``helpers.artifacts`` make the folders they write into."""
+        return self.run_dir.joinpath(*parts)
 
     def fingerprint(self) -> dict:
         """The settings that make artifacts comparable; recorded beside every artifact."""
@@ -131,7 +139,8 @@ class Settings:
 
     def __str__(self) -> str:
         rows = [("preset", self.preset)]
-        rows.append(("data", "generated demo dataset" if self.data_dir is None else str(self.data_dir)))
+        rows.append(("data", "generated demo dataset" if self.data_dir is None
+                     else str(self.data_dir)))
         rows += [(name, getattr(self, name)) for name in
                  ("image_size", "epochs", "batch_size", "weights", "max_per_class", "seed",
                   "shift_images")]
@@ -151,7 +160,8 @@ def _int_from_env(env: dict, name: str, minimum: int, allow_none: bool = False) 
         value = int(raw)
     except ValueError:
         hint = " (or 'none' for all images)" if allow_none else ""
-        raise ValueError(f"{variable}={raw!r} is not a whole number; use an integer >= {minimum}{hint}.") from None
+        raise ValueError(f"{variable}={raw!r} is not a whole number; use an integer >= "
+                         f"{minimum}{hint}.") from None
     if value < minimum:
         raise ValueError(f"{variable}={value} is too small; use an integer >= {minimum}.")
     return value
@@ -226,6 +236,8 @@ def load(env: dict | None = None) -> Settings:
         seed=_int_from_env(env, "seed", 0) if "seed" in given else DEFAULT_SEED,
         shift_images=(_int_from_env(env, "shift_images", 8, allow_none=True)
                       if "shift_images" in given else defaults["shift_images"]),
+        corruptions=defaults["corruptions"],
+        latency_calls=defaults["latency_calls"],
         overrides=tuple(sorted(given)),
     )
 
@@ -254,11 +266,3 @@ def get_strategy():
     if not gpus and len(cpus) > 1:
         return tf.distribute.MirroredStrategy([d.name for d in cpus])
     return tf.distribute.get_strategy()
-
-
-def write_json_atomic(path: Path, payload: dict) -> None:
-    """Write JSON to a temporary file, then rename: a killed kernel never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import config
+from helpers import artifacts, config, generated_dataset
 from helpers.config import Settings
+
 
 KAGGLE_DATASET = "prasunroy/natural-images"
 KAGGLE_VERSION = 1  # pinned, so every learner trains on the same files
@@ -69,7 +70,7 @@ def locate_dataset(path: Path, max_depth: int = 3) -> Path:
         found = [f for f in frontier if _looks_like_root(f)]
         looked += frontier
         if found:
-            # Prefer the canonical name when several candidates exist (e.g. data/ and natural_images/).
+            # Prefer the canonical name when several candidates exist (data/, natural_images/).
             found.sort(key=lambda f: (f.name != "natural_images", len(f.parts), str(f)))
             return found[0]
         frontier = [c for f in frontier for c in sorted(f.iterdir())
@@ -92,7 +93,8 @@ def download(target: Path, timeout: float = 5.0) -> Path:
     target = Path(target)
     if not _kaggle_reachable(timeout):
         raise DatasetError(
-            f"Cannot reach www.kaggle.com (no internet connection?), so the download was not started.\n"
+            f"Cannot reach www.kaggle.com (no internet connection?), so the download was not "
+            f"started.\n"
             f"Download {KAGGLE_URL} by hand on a machine that is online, unzip it into {target}, "
             f"or set ENSEMBLE_DATA_DIR to where it is.")
     import kagglehub
@@ -215,7 +217,8 @@ class Split:
 
     def labels(self, split: str) -> np.ndarray:
         index = {name: i for i, name in enumerate(self.class_names)}
-        return np.array([index[r["label"]] for r in self.rows if r["split"] == split], dtype="int32")
+        return np.array([index[r["label"]] for r in self.rows if r["split"] == split],
+                        dtype="int32")
 
     def sizes(self) -> dict[str, dict[str, int]]:
         """Images per class in each split."""
@@ -258,7 +261,8 @@ def _subsample(scan_result: Scan, max_per_class: int | None, seed: int) -> dict[
     if not max_per_class:
         return scan_result.files
     rng = np.random.default_rng(seed)
-    return {name: sorted(rng.choice(np.array(paths, dtype=object), size=max_per_class, replace=False))
+    return {name: sorted(rng.choice(np.array(paths, dtype=object), size=max_per_class,
+                                    replace=False))
             if len(paths) > max_per_class else paths
             for name, paths in scan_result.files.items()}
 
@@ -276,14 +280,13 @@ def _manifest_rows(scan_result: Scan, settings: Settings) -> list[dict]:
 
 
 def write_manifest(path: Path, rows: list[dict]) -> None:
-    import os
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
 
-    tmp = path.with_name(path.name + ".partial")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    artifacts.write_atomic(path, write)
 
 
 def read_manifest(path: Path) -> list[dict]:
@@ -294,9 +297,8 @@ def read_manifest(path: Path) -> list[dict]:
 def dataset_root(settings: Settings) -> Path:
     """The folder with the class folders, generating the demo dataset when needed."""
     if settings.uses_demo_data:
-        from helpers import demo
-
-        return demo.ensure_demo_dataset(settings.demo_data_dir, seed=config.DEFAULT_SEED)
+        return generated_dataset.ensure_demo_dataset(settings.demo_data_dir,
+                                                     seed=config.DEFAULT_SEED)
     return locate_dataset(settings.data_dir)
 
 
@@ -307,20 +309,22 @@ def load_split(settings: Settings, scan_result: Scan | None = None) -> Split:
     many and how to start over, instead of training on a different split silently.
     """
     root = scan_result.root if scan_result else dataset_root(settings)
-    manifest = settings.path("split.csv")
+    manifest = artifacts.split_path(settings)
     if manifest.exists():
         rows = read_manifest(manifest)
         changed = [r["path"] for r in rows
-                   if not (root / r["path"]).is_file() or (root / r["path"]).stat().st_size != r["bytes"]]
+                   if not (root / r["path"]).is_file()
+                   or (root / r["path"]).stat().st_size != r["bytes"]]
         if changed:
             raise DatasetError(
-                f"The dataset changed since the split was saved in {manifest}: {len(changed)} file(s) "
-                f"missing or modified (e.g. {changed[0]}). Restore them, or delete {manifest} (and the "
+                f"The dataset changed since the split was saved in {manifest}: {len(changed)} "
+                f"file(s) missing or modified (e.g. {changed[0]}). Restore them, or delete "
+                f"{manifest} (and the "
                 f"models in {settings.run_dir}) to split again and retrain.")
     else:
         rows = _manifest_rows(scan_result or scan(root), settings)
         write_manifest(manifest, rows)
-        config.write_json_atomic(settings.path("settings.json"), settings.fingerprint())
+        artifacts.write_json(settings.path("settings.json"), settings.fingerprint())
     class_names = sorted({r["label"] for r in rows})
     return Split(root=root, class_names=class_names, rows=rows, manifest=manifest)
 
@@ -358,6 +362,32 @@ def make_dataset(files: list[Path], labels: np.ndarray, image_size: int, batch_s
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y))
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def stratified_subset(labels: np.ndarray, max_images: int | None, seed: int = 0) -> np.ndarray:
+    """Indices of at most ``max_images`` images with every class kept in proportion (a seeded
+    choice, in file order), e.g. the test images notebook 07 corrupts within its budget."""
+    if not max_images or max_images >= len(labels):
+        return np.arange(len(labels))
+    from sklearn.model_selection import train_test_split
+
+    index, _ = train_test_split(np.arange(len(labels)), train_size=max_images, stratify=labels,
+                                random_state=seed)
+    return np.sort(index)
+
+
+def array_dataset(inputs: list[np.ndarray], labels: np.ndarray, batch_size: int = 32,
+                  shuffle_seed: int | None = None):
+    """A ``tf.data`` pipeline over in-memory arrays (one per model input) and labels, built once
+    and shuffled only when given a seed. Given NumPy arrays, ``fit`` would rebuild its input
+    pipeline at every epoch, which costs more than an epoch of a small combiner."""
+    import tensorflow as tf
+
+    features = inputs[0] if len(inputs) == 1 else tuple(inputs)
+    pipeline = tf.data.Dataset.from_tensor_slices((features, np.asarray(labels))).cache()
+    if shuffle_seed is not None:
+        pipeline = pipeline.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return pipeline.batch(batch_size)
 
 
 @dataclass

@@ -18,12 +18,16 @@ TRAINED_WHOLE_WITHOUT_WEIGHTS = ("mobilenet",)
 NAMES = ("custom_cnn", "vgg16", "mobilenet")
 
 
-def learns_from_scratch(name: str, settings: config.Settings, as_with_imagenet: bool = False) -> bool:
-    """True for a backbone trained whole from random weights (MobileNet without ImageNet weights)."""
-    return settings.weights == "none" and not as_with_imagenet and name in TRAINED_WHOLE_WITHOUT_WEIGHTS
+def learns_from_scratch(name: str, settings: config.Settings,
+                        as_with_imagenet: bool = False) -> bool:
+    """True for a backbone trained whole from random weights (MobileNet without ImageNet
+    weights)."""
+    return (settings.weights == "none" and not as_with_imagenet
+            and name in TRAINED_WHOLE_WITHOUT_WEIGHTS)
 
 
-def optimizer(name: str, settings: config.Settings, as_with_imagenet: bool = False) -> keras.optimizers.Optimizer:
+def optimizer(name: str, settings: config.Settings,
+              as_with_imagenet: bool = False) -> keras.optimizers.Optimizer:
     """RMSprop for the custom CNN (the original's), SGD 1e-3 with momentum 0.9 for fine-tuned
     backbones, Adam 1e-3 for a backbone learning from scratch (notebook 04 says why)."""
     if name == "custom_cnn":
@@ -40,7 +44,7 @@ def prepared_backbone(name: str, settings: config.Settings, train_data=None,
     With ImageNet weights (or ``as_with_imagenet``, for timing random weights like them): all but
     the last layers frozen, called with ``training=False`` so BatchNormalization keeps the
     pre-trained statistics. Without weights, MobileNet is trained whole and its
-    BatchNormalization learns (``training=None``), after its statistics are calibrated on
+    BatchNormalization learns (``training=None``), after its statistics are estimated on
     ``train_data`` when given; VGG16 keeps its frozen random convolutions (measured: training
     it whole costs about three times as much per image)."""
     backbone = models.backbone(name, settings)
@@ -48,7 +52,7 @@ def prepared_backbone(name: str, settings: config.Settings, train_data=None,
         return models.freeze_all_but_last(backbone, UNFROZEN[name]), False
     models.train_whole(backbone)
     if train_data is not None:
-        models.calibrate_batchnorm(backbone, name, train_data)
+        models.estimate_batchnorm_statistics(backbone, name, train_data)
     return backbone, None
 
 
@@ -85,7 +89,8 @@ def build(name: str, settings: config.Settings, n_classes: int = 8, train_data=N
             x = keras.layers.Dense(16, activation="relu")(x)
     outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
     model = keras.Model(inputs, outputs, name=name)
-    model.compile(optimizer=optimizer(name, settings, as_with_imagenet), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=optimizer(name, settings, as_with_imagenet),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 

@@ -1,13 +1,13 @@
-"""Model plumbing shared by the notebooks: preprocessing layers, ImageNet backbones that
-fail clearly offline, freezing, saving, loading, and the cached predictions of members.
+"""Model plumbing shared by the notebooks: the shared image input, each backbone's own
+preprocessing as a layer, ImageNet backbones that fail clearly offline, freezing, and the
+BatchNormalization set-up of backbones without pre-trained weights.
 
-The architectures themselves live in the notebooks: they are the lesson.
+The architectures themselves live in the notebooks: they are the lesson. Saving and loading
+are in ``helpers.artifacts``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import socket
 from pathlib import Path
@@ -17,24 +17,12 @@ import numpy as np
 
 from helpers.config import Settings
 
-#: Which notebook makes each member; used to tell a learner what to run first.
-MEMBER_NOTEBOOKS = {
-    "custom_cnn": "02_custom_cnn.ipynb",
-    "vgg16": "03_vgg16.ipynb",
-    "mobilenet": "04_mobilenet.ipynb",
-}
-MEMBER_NAMES = tuple(MEMBER_NOTEBOOKS)
-#: Which notebook makes any other saved model: the ensembles come from 05, the student from 08.
-MADE_BY = {**MEMBER_NOTEBOOKS, "student": "08_distillation.ipynb"}
+
 _BACKBONES = {"vgg16": keras.applications.vgg16, "mobilenet": keras.applications.mobilenet}
 _WEIGHT_FILES = {
     "vgg16": "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
     "mobilenet": "mobilenet_1_0_{size}_tf_no_top.h5",
 }
-
-
-class MissingArtifactError(FileNotFoundError):
-    """An artifact a notebook needs does not exist yet; the message says what to run."""
 
 
 @keras.saving.register_keras_serializable(package="helpers")
@@ -100,10 +88,11 @@ def backbone(name: str, settings: Settings) -> keras.Model:
                               name=f"{name}_backbone")
 
 
-def calibrate_batchnorm(backbone_model: keras.Model, name: str, dataset, max_images: int = 256) -> int:
+def estimate_batchnorm_statistics(backbone_model: keras.Model, name: str, dataset,
+                                  max_images: int = 256) -> int:
     """Set the moving mean and variance of every BatchNormalization layer of a backbone to
     their average over up to ``max_images`` images (raw 0-255 RGB) from ``dataset``, a
-    pipeline of ``(images, labels)`` batches. Returns the number of layers calibrated.
+    pipeline of ``(images, labels)`` batches. Returns the number of layers set.
 
     Only for randomly initialised backbones (``ENSEMBLE_WEIGHTS=none``): their moving
     statistics start at mean 0 and variance 1, which does not match what the random
@@ -115,7 +104,7 @@ def calibrate_batchnorm(backbone_model: keras.Model, name: str, dataset, max_ima
     layers = [layer for layer in backbone_model.layers
               if isinstance(layer, keras.layers.BatchNormalization)]
     if not layers:
-        return 0  # nothing to calibrate (VGG16 has no BatchNormalization): no pass over the data
+        return 0  # nothing to estimate (VGG16 has no BatchNormalization): no pass over the data
     saved = [(layer.trainable, layer.momentum) for layer in layers]
     preprocess = BackbonePreprocess(name)
     seen = batches = 0
@@ -161,118 +150,3 @@ def freeze_all_but_last(model: keras.Model, trainable_layers: int) -> keras.Mode
 def count_params(model: keras.Model) -> dict[str, int]:
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     return {"trainable": trainable, "total": int(model.count_params())}
-
-
-# --------------------------------------------------------------------------- saving / loading
-def model_path(settings: Settings, name: str) -> Path:
-    return settings.path("models", f"{name}.keras")
-
-
-def predictions_path(settings: Settings, name: str) -> Path:
-    return settings.path("predictions", f"{name}.npz")
-
-
-def provenance(settings: Settings) -> dict:
-    """What an artifact was made from: the settings that matter and a digest of the saved
-    split (so a model trained on another split, or another class list, is recognised)."""
-    manifest = settings.run_dir / "split.csv"
-    digest = hashlib.sha256(manifest.read_bytes()).hexdigest()[:16] if manifest.exists() else None
-    return {**settings.fingerprint(), "split_sha256": digest}
-
-
-def check_provenance(recorded: dict, settings: Settings, path: Path, name: str) -> None:
-    """Raise a ``ValueError`` naming every difference between what ``path`` was made from
-    and the current settings and split, and the notebook that remakes it."""
-    current = provenance(settings)
-    differences = {key: (recorded.get(key), value) for key, value in current.items()
-                   if recorded.get(key) != value}
-    if differences:
-        remake = MADE_BY.get(name, "05_ensembles.ipynb")
-        details = "; ".join(f"{key}: {old!r} there, {new!r} now" for key, (old, new) in differences.items())
-        raise ValueError(f"{path} was made with other settings or another split ({details}). "
-                         f"It is not mixed into this run: rerun {remake} with the current settings.")
-
-
-def _record_path(path: Path) -> Path:
-    return path.with_suffix(".settings.json")
-
-
-def save_model(model: keras.Model, path: Path, settings: Settings | None = None) -> None:
-    """Save to a temporary file, then rename, so an interrupted save never leaves half a
-    model. With ``settings``, what it was made from is recorded beside it first."""
-    from helpers.config import write_json_atomic
-
-    if settings is not None:
-        write_json_atomic(_record_path(path), provenance(settings))
-    tmp = path.with_name(path.stem + ".partial.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
-
-
-def load_checked(path: Path, settings: Settings, name: str) -> keras.Model:
-    """Load a saved model in safe mode after checking the record beside it against the
-    current settings and split; ``name`` picks the notebook named in the error."""
-    record = _record_path(path)
-    if not record.exists():
-        raise ValueError(f"{path} has no record of the settings it was made with ({record.name} is "
-                         f"missing), so it cannot be checked against this run. Rerun "
-                         f"{MADE_BY.get(name, '05_ensembles.ipynb')}.")
-    check_provenance(json.loads(record.read_text(encoding="utf-8")), settings, path, name)
-    return keras.models.load_model(path, safe_mode=True)
-
-
-def load_model(settings: Settings, name: str) -> keras.Model:
-    """Load ``<artifacts>/models/<name>.keras`` in safe mode, or say which notebook makes it.
-    Refuses a model recorded as made with other settings or another split."""
-    path = model_path(settings, name)
-    if not path.exists():
-        made_by = MADE_BY.get(name, "05_ensembles.ipynb")
-        raise MissingArtifactError(f"Model '{name}' not found at {path}. Run {made_by} first "
-                                   f"(with the same settings: {settings.run_name}).")
-    return load_checked(path, settings, name)
-
-
-def save_predictions(settings: Settings, name: str, probabilities: dict[str, np.ndarray],
-                     data) -> Path:
-    """Cache predicted class probabilities of the validation and test splits with their
-    labels, file order, class names and the settings and split that made them."""
-    path = predictions_path(settings, name)
-    arrays = {}
-    for split, probs in probabilities.items():
-        labels = data.labels(split)
-        if len(probs) != len(labels):
-            raise ValueError(f"{name}: {len(probs)} predictions for {len(labels)} {split} images.")
-        arrays[f"{split}_probs"] = probs.astype("float32")
-        arrays[f"{split}_labels"] = labels
-        arrays[f"{split}_files"] = np.array([str(p.relative_to(data.split.root)) for p in data.files(split)])
-    tmp = path.with_name(path.stem + ".partial.npz")
-    np.savez(tmp, class_names=np.array(data.class_names),
-             provenance=json.dumps(provenance(settings)), **arrays)
-    os.replace(tmp, path)
-    return path
-
-
-def load_predictions(settings: Settings, name: str) -> dict[str, np.ndarray]:
-    """The cached predictions of one model, checked against the current settings and split."""
-    path = predictions_path(settings, name)
-    if not path.exists():
-        made_by = MADE_BY.get(name, "05_ensembles.ipynb")
-        raise MissingArtifactError(f"Predictions of '{name}' not found at {path}. "
-                                   f"Run {made_by} first (settings: {settings.run_name}).")
-    with np.load(path, allow_pickle=False) as archive:
-        cached = {key: archive[key] for key in archive.files}
-    recorded = json.loads(str(cached.pop("provenance", "{}")))
-    check_provenance(recorded, settings, path, name)
-    return cached
-
-
-def check_members(settings: Settings, names: tuple[str, ...] = MEMBER_NAMES) -> None:
-    """Raise one clear error listing every member whose model or predictions are missing."""
-    missing = [n for n in names if not model_path(settings, n).exists()
-               or not predictions_path(settings, n).exists()]
-    if missing:
-        notebooks = ", ".join(MEMBER_NOTEBOOKS[n] for n in missing)
-        raise MissingArtifactError(
-            f"Missing ensemble members for settings {settings.run_name}: {', '.join(missing)}. "
-            f"Run {notebooks} first (or `python -m helpers.run`).")
-

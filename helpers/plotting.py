@@ -11,6 +11,11 @@ import numpy as np
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 
+#: Metric names as the notebooks' text writes them.
+METRIC_NAMES = {"accuracy": "accuracy", "ece": "ECE", "nll": "log-loss",
+                "nll_ts": "log-loss after temperature scaling", "brier": "Brier score"}
+
+
 def _finish(fig, save_to: Path | None):
     fig.tight_layout()
     if save_to is not None:
@@ -43,7 +48,8 @@ def sample_per_class(files_by_class: dict[str, list[Path]], image_size: int = 12
     return _finish(fig, save_to)
 
 
-def class_counts(counts: dict[str, int], title: str = "Images per class", save_to: Path | None = None):
+def class_counts(counts: dict[str, int], title: str = "Images per class",
+                 save_to: Path | None = None):
     fig, ax = plt.subplots(figsize=(8, 3.5))
     bars = ax.bar(list(counts), list(counts.values()), color="tab:blue")
     ax.bar_label(bars)
@@ -120,7 +126,8 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, class_names: lis
 
 
 def reliability_diagram(curves: dict[str, np.ndarray], save_to: Path | None = None):
-    """Accuracy against confidence per bin, one line per model; the diagonal is perfect."""
+    """Accuracy against confidence per bin, one line per model; the diagonal is perfect.
+    ``curves`` maps a model to rows of (mean confidence, accuracy, ...) per bin."""
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], "k--", label="perfectly calibrated")
     for name, rows in curves.items():
@@ -143,14 +150,22 @@ def grouped_bars(values: dict[str, np.ndarray], group_names: list[str], ylabel: 
     return _finish(fig, save_to)
 
 
-def accuracy_vs_cost(points: dict[str, tuple[float, float]], xlabel: str = "latency per image (ms)",
+def accuracy_vs_cost(points: dict[str, tuple[float, float]], members=(),
+                     xlabel: str = "latency per image (ms, log scale)",
                      save_to: Path | None = None):
-    """Each model as a point: cost on x, accuracy on y, labelled."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, (cost, accuracy) in points.items():
-        ax.scatter(cost, accuracy)
-        ax.annotate(name, (cost, accuracy), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.set(xlabel=xlabel, ylabel="test accuracy", title="Accuracy against cost")
+    """Each model as a point: cost on a logarithmic x axis (ensembles cost many times a member),
+    accuracy on y. Members (``members``) are drawn as circles, the rest as squares, and every
+    point is numbered, with a legend that names the numbers, so no labels overlap."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for number, (name, (cost, accuracy)) in enumerate(points.items(), 1):
+        marker = "o" if name in members else "s"
+        ax.scatter(cost, accuracy, marker=marker, s=60, label=f"{number}: {name}")
+        ax.annotate(str(number), (cost, accuracy), textcoords="offset points", xytext=(5, 4),
+                    fontsize=8)
+    ax.set_xscale("log")
+    ax.set(xlabel=xlabel, ylabel="test accuracy",
+           title="Accuracy against cost (circles: single models, squares: ensembles)")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     return _finish(fig, save_to)
 
 
@@ -181,9 +196,12 @@ def metric_vs_severity(curves: dict[str, dict[str, list[float]]], severities: li
     for ax, metric in zip(axes.ravel(), metrics):
         for name, values in curves.items():
             bold = name in highlight
-            ax.plot(x, values[metric], marker="o", linewidth=2.5 if bold else 1, alpha=1 if bold else 0.6,
+            ax.plot(x, values[metric], marker="o", linewidth=2.5 if bold else 1,
+                    alpha=1 if bold else 0.6,
                     label=name + (" (chosen)" if bold else ""))
         ax.set_xticks(x, ["clean", *map(str, severities)])
-        ax.set(xlabel="severity (mean over corruption types)", ylabel=metric, title=f"{metric} under shift")
+        title = METRIC_NAMES.get(metric, metric)
+        ax.set(xlabel="severity (mean over corruption types)", ylabel=title,
+               title=f"{title} under shift")
     axes.ravel()[0].legend(fontsize=7)
     return _finish(fig, save_to)

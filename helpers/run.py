@@ -16,10 +16,10 @@ import threading
 import time
 from pathlib import Path
 
-from helpers import config
+from helpers import artifacts, config
+from helpers.artifacts import NOTEBOOKS
 
-NOTEBOOKS = ("01_data_preview", "02_custom_cnn", "03_vgg16", "04_mobilenet", "05_ensembles",
-             "06_evaluation", "07_under_shift", "08_distillation")
+
 CELL_TIMEOUT_S = 6 * 3600
 
 
@@ -35,7 +35,8 @@ def select(start: str | None, only: str | None) -> list[str]:
         wanted = [n.strip().zfill(2) for n in only.split(",") if n.strip()]
         unknown = [n for n in wanted if n not in numbers]
         if unknown:
-            raise ValueError(f"--only {only}: no notebook numbered {', '.join(unknown)}; {allowed}.")
+            raise ValueError(f"--only {only}: no notebook numbered {', '.join(unknown)}; "
+                             f"{allowed}.")
         return [name for name in NOTEBOOKS if name[:2] in wanted]
     if start:
         if start.zfill(2) not in numbers:
@@ -57,7 +58,7 @@ class Progress:
     """The status line of the notebook being run: its number, name, the section (heading) now
     running and the time so far. On a terminal it is redrawn every second, so a long
     training cell shows it is alive; elsewhere (CI logs, pipes) it prints one line per
-    notebook, as ``[3/6] 03_vgg16 ... done in 160.1 s``."""
+    notebook, as ``[3/8] 03_vgg16 ... done in 160.1 s``."""
 
     def __init__(self, stream=None, interval: float = 1.0):
         self.stream = stream or sys.stdout
@@ -98,9 +99,11 @@ class Progress:
         print(outcome, file=self.stream, flush=True)
 
 
-def execute(name: str, out_dir: Path, progress: Progress | None = None) -> float:
+def execute(name: str, out_dir: Path, progress: Progress | None = None,
+            env: dict[str, str] | None = None) -> float:
     """Execute one notebook in a fresh kernel inside ``notebooks/``; return seconds taken.
-    ``progress`` is told the heading of each section as the kernel reaches it."""
+    ``env`` is the kernel's environment (default: this process's); ``progress`` is told the
+    heading of each section as the kernel reaches it."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
@@ -117,10 +120,11 @@ def execute(name: str, out_dir: Path, progress: Progress | None = None) -> float
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     # The kernel's own stderr (TensorFlow's C++ lines, Jupyter's transport notices) goes to a
-    # log file beside the executed notebook instead of the terminal; cell errors are in the notebook.
+    # log file beside the executed notebook instead of the terminal; cell errors are in the
+    # notebook.
     try:
         with (out_dir / f"{name}.kernel.log").open("w") as kernel_log:
-            client.execute(stderr=kernel_log, stdout=kernel_log)
+            client.execute(stderr=kernel_log, stdout=kernel_log, env=env or dict(os.environ))
     except CellExecutionError as error:
         failed = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
             o.get("output_type") == "error" for o in c.get("outputs", []))), len(nb.cells))
@@ -131,7 +135,8 @@ def execute(name: str, out_dir: Path, progress: Progress | None = None) -> float
         running = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
                        and c.get("execution_count")), default=len(nb.cells))
         raise RunError(name, _heading_of(nb, running),
-                       "the kernel died (killed, or out of memory). Artifacts are written atomically, "
+                       "the kernel died (killed, or out of memory). Artifacts are written "
+                       "atomically, "
                        f"so rerun with `python -m helpers.run --from {name[:2]}`",
                        out_dir / f"{name}.ipynb") from None
     finally:
@@ -156,38 +161,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="same as ENSEMBLE_DATA_DIR")
     args = parser.parse_args(argv)
 
+    overrides = {}
     if args.preset:
-        os.environ[config.PRESET_VARIABLE] = args.preset
+        overrides[config.PRESET_VARIABLE] = args.preset
     if args.data_dir:
-        os.environ[config.VARIABLES["data_dir"]] = str(args.data_dir.expanduser().resolve())
+        overrides[config.VARIABLES["data_dir"]] = str(args.data_dir.expanduser().resolve())
     try:
-        settings = config.load()
+        settings = config.load({**os.environ, **overrides})
         chosen = select(args.start, args.only)
-        # Pass resolved paths on: kernels run inside notebooks/, not in this folder.
-        if settings.data_dir is not None:
-            os.environ[config.VARIABLES["data_dir"]] = str(settings.data_dir)
-        os.environ[config.VARIABLES["artifacts_root"]] = str(settings.artifacts_root)
-        os.environ[config.PRESET_VARIABLE] = settings.preset
         if settings.data_dir is not None:
             from helpers import data
 
-            data.locate_dataset(settings.data_dir)  # says how to get the data before any kernel starts
+            data.locate_dataset(settings.data_dir)  # says how to get the data before any kernel
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         from helpers.data import DatasetError
 
         if isinstance(error, DatasetError):
-            print("For a demo on generated images: python -m helpers.run --preset smoke", file=sys.stderr)
+            print("For a demo on generated images: python -m helpers.run --preset smoke",
+                  file=sys.stderr)
         return 2
 
+    # The kernels' environment: this process's, with the settings made explicit and paths
+    # resolved (kernels run inside notebooks/, not in this folder). This process's own
+    # environment is left as it was.
+    kernel_env = {**os.environ, **overrides, config.PRESET_VARIABLE: settings.preset,
+                  config.VARIABLES["artifacts_root"]: str(settings.artifacts_root)}
+    if settings.data_dir is not None:
+        kernel_env[config.VARIABLES["data_dir"]] = str(settings.data_dir)
     print(settings, "\n", flush=True)
-    out_dir = settings.run_dir / "executed"
+    out_dir = artifacts.executed_dir(settings)
     timings: list[tuple[str, float]] = []
     progress = Progress()
     for i, name in enumerate(chosen, 1):
         progress.begin(f"[{i}/{len(chosen)}] {name}")
         try:
-            seconds = execute(name, out_dir, progress)
+            seconds = execute(name, out_dir, progress, env=kernel_env)
         except RunError as error:
             progress.end("failed")
             print(f"error: {error}", file=sys.stderr)
@@ -202,9 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds in timings:
         print(f"{name:<22} {seconds:>7.1f}")
     print(f"{'total':<22} {sum(s for _, s in timings):>7.1f}")
-    config.write_json_atomic(out_dir / "timings.json", {"preset": settings.preset, "seconds": dict(timings)})
+    artifacts.write_json(out_dir / "timings.json",
+                         {"preset": settings.preset, "seconds": dict(timings)})
     print(f"Executed notebooks: {out_dir}")
-    results = settings.run_dir / "results.md"
+    results = artifacts.results_path(settings).with_suffix(".md")
     if results.exists():
         print("\n" + results.read_text(encoding="utf-8"))
     return 0

@@ -45,3 +45,39 @@ def run_python(code: str, env: dict | None = None, timeout: int = 120) -> subpro
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=full_env, timeout=timeout)
+
+
+# ---------------------------------------------------------------- shared builders
+def random_probs(n: int, k: int = 8, seed: int = 0) -> np.ndarray:
+    """``n`` random probability vectors over ``k`` classes."""
+    logits = np.random.default_rng(seed).normal(size=(n, k))
+    return (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype("float32")
+
+
+def confident(labels: np.ndarray, right: np.ndarray, k: int = 8, p: float = 0.9) -> np.ndarray:
+    """Probabilities that give ``p`` to the true class where ``right``, else to the next class."""
+    predicted = np.where(right, labels, (labels + 1) % k)
+    return (np.eye(k)[predicted] * (p - (1 - p) / (k - 1)) + (1 - p) / (k - 1)).astype("float32")
+
+
+def tiny_member(settings, name: str, preprocess: str | None = "mobilenet"):
+    """A small model shaped like the notebooks' members: augmentation and preprocessing inside."""
+    import keras
+
+    from helpers import data, models
+
+    inputs = models.image_input(settings)
+    x = data.augmentation(seed=0)(inputs)
+    x = (models.BackbonePreprocess(preprocess)(x) if preprocess
+         else keras.layers.Rescaling(1 / 255)(x))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(8, activation="softmax")(x)
+    model = keras.Model(inputs, outputs, name=name)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def with_settings(settings: config.Settings, **changes) -> config.Settings:
+    """A copy of ``settings`` with some fields changed (e.g. another seed or image size)."""
+    return type(settings)(**{**settings.__dict__, **changes})

@@ -6,6 +6,7 @@ import pytest
 from helpers import config
 from tests.conftest import run_python
 
+
 BASE = {"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": "/tmp/a"}
 
 
@@ -19,6 +20,20 @@ def test_presets(preset, size, epochs, weights):
     assert s.keras_weights == (None if weights == "none" else "imagenet")
     assert s.max_per_class == (100 if preset == "cpu" else None)
     assert s.shift_images == (64 if preset == "cpu" else None)
+    assert s.corruptions == (("gaussian_noise", "gaussian_blur") if preset == "smoke" else None)
+    assert s.latency_calls == (1 if preset == "smoke" else 5)
+
+
+def test_no_code_tests_the_preset_name_outside_config():
+    """Every preset rule lives in ``config.PRESETS``; code elsewhere reads settings, not names."""
+    import re
+
+    from helpers.config import project_root
+
+    for path in (project_root() / "helpers").rglob("*.py"):
+        if path.name != "config.py":
+            text = path.read_text(encoding="utf-8")
+            assert not re.search(r"preset\s*[!=]=", text), f"{path.name} tests the preset's name"
 
 
 def test_shift_images_can_be_set_and_bad_values_are_named():

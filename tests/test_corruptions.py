@@ -1,7 +1,15 @@
+"""Notebook 07's lesson code (``helpers.lesson.corruptions``): the corruptions, the scores on
+every copy, and the comparison pooled over source images."""
+
 import numpy as np
 import pytest
 
-from helpers import corruptions
+from helpers import config, data, reports
+from helpers.lesson import corruptions
+from tests.conftest import confident, random_probs
+
+
+NAMES = tuple(corruptions.CORRUPTIONS)
 
 
 def natural_images(n=4, size=48, seed=0):
@@ -10,12 +18,13 @@ def natural_images(n=4, size=48, seed=0):
     from scipy import ndimage
 
     rng = np.random.default_rng(seed)
-    layers = [ndimage.gaussian_filter(rng.normal(size=(n, size, size, 3)), sigma=(0, s, s, 0)) for s in (1, 3, 8)]
+    layers = [ndimage.gaussian_filter(rng.normal(size=(n, size, size, 3)), sigma=(0, s, s, 0))
+              for s in (1, 3, 8)]
     images = sum(layer / layer.std() for layer in layers)
     return np.clip(128 + 30 * images, 0, 255).round()
 
 
-@pytest.mark.parametrize("name", corruptions.NAMES)
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
 def test_same_shape_and_dtype_and_whole_values(name, dtype):
     images = natural_images().astype(dtype)
@@ -24,10 +33,11 @@ def test_same_shape_and_dtype_and_whole_values(name, dtype):
     assert out.min() >= 0 and out.max() <= 255 and np.array_equal(out, np.round(out))
 
 
-@pytest.mark.parametrize("name", corruptions.NAMES)
+@pytest.mark.parametrize("name", NAMES)
 def test_deterministic_for_a_seed(name):
     images = natural_images()
-    assert np.array_equal(corruptions.corrupt(images, name, 5, seed=7), corruptions.corrupt(images, name, 5, seed=7))
+    assert np.array_equal(corruptions.corrupt(images, name, 5, seed=7),
+                          corruptions.corrupt(images, name, 5, seed=7))
 
 
 def test_noise_differs_between_seeds():
@@ -36,10 +46,11 @@ def test_noise_differs_between_seeds():
                               corruptions.corrupt(images, "gaussian_noise", 1, seed=2))
 
 
-@pytest.mark.parametrize("name", corruptions.NAMES)
+@pytest.mark.parametrize("name", NAMES)
 def test_larger_severity_changes_the_pixels_more(name):
     images = natural_images(size=96)
-    change = [np.abs(corruptions.corrupt(images, name, s, seed=0) - images).mean() for s in (1, 3, 5)]
+    change = [np.abs(corruptions.corrupt(images, name, s, seed=0) - images).mean()
+              for s in (1, 3, 5)]
     assert 0 < change[0] < change[1] < change[2], change
 
 
@@ -53,14 +64,63 @@ def test_bad_arguments_are_clear_errors():
         corruptions.corrupt(images[0], "contrast", 1)
 
 
-def test_smoke_preset_uses_fewer_corruptions():
-    assert set(corruptions.names_for("smoke")) < set(corruptions.names_for("cpu")) == set(corruptions.NAMES)
-    assert len(corruptions.NAMES) >= 5 and {"noise", "blur", "digital"} <= set(corruptions.FAMILIES.values())
+def test_smoke_preset_uses_fewer_corruptions_and_the_others_all():
+    smoke = config.load({"ENSEMBLE_PRESET": "smoke"}).corruptions
+    assert set(smoke) < set(NAMES) and config.load({"ENSEMBLE_PRESET": "cpu"}).corruptions is None
+    assert len(NAMES) >= 5 and set(NAMES) == set(corruptions.PARAMETERS) == set(corruptions.FAMILIES)
 
 
 def test_stratified_subset_keeps_classes_in_proportion():
     labels = np.repeat(np.arange(8), 22)
-    index = corruptions.stratified_subset(labels, 96, seed=0)
+    index = data.stratified_subset(labels, 96, seed=0)
     assert len(index) == 96 and np.all(np.bincount(labels[index]) == 12) and np.all(np.diff(index) > 0)
-    assert np.array_equal(index, corruptions.stratified_subset(labels, 96, seed=0))
-    assert np.array_equal(corruptions.stratified_subset(labels, None), np.arange(len(labels)))
+    assert np.array_equal(index, data.stratified_subset(labels, 96, seed=0))
+    assert np.array_equal(data.stratified_subset(labels, None), np.arange(len(labels)))
+
+
+def test_every_copy_is_made_and_scored_in_the_results_layout():
+    labels = np.arange(40) % 8
+    images = np.random.default_rng(0).uniform(0, 255, (40, 16, 16, 3))
+    seen = []
+
+    def run(batch):
+        seen.append(batch)
+        return {"m": random_probs(40, seed=len(seen)), "e": random_probs(40, seed=50 + len(seen))}
+
+    corrupted = corruptions.probabilities_on_copies(run, images, ("gaussian_noise", "contrast"))
+    assert sorted(corrupted) == [(c, s) for c in ("contrast", "gaussian_noise") for s in (1, 3, 5)]
+    assert len(seen) == 6 and not any(np.array_equal(seen[0], other) for other in seen[1:])
+    results = corruptions.score_every_copy(labels, run(images), corrupted, {"m": 1.0, "e": 2.0})
+    assert results["corruptions"] == ["gaussian_noise", "contrast"]
+    assert results["severities"] == [1, 3, 5]
+    assert set(results["models"]["m"]["contrast"]) == {"1", "3", "5"}
+    assert set(results["models"]["e"]["contrast"]["5"]) == {"accuracy", "nll", "nll_ts", "ece"}
+    curves = reports.mean_curves(results)
+    assert len(curves["m"]["accuracy"]) == 4
+    assert curves["m"]["accuracy"][0] == results["clean"]["m"]["accuracy"]
+
+
+def test_the_pooled_comparison_resamples_source_images():
+    labels = np.arange(40) % 8
+    rng = np.random.default_rng(0)
+    clean = {"m": confident(labels, rng.random(40) < 0.8), "e": confident(labels, rng.random(40) < 0.9)}
+    corrupted = {(c, s): {"m": confident(labels, rng.random(40) < 0.8 - 0.1 * s),
+                          "e": random_probs(40, seed=s)}
+                 for c in ("noise", "blur") for s in (1, 3, 5)}
+    temperatures = {"m": 1.0, "e": 1.0}
+    comparison = corruptions.pooled_comparison(labels, clean, corrupted, "e", "m", temperatures)
+    assert comparison["clean"]["copies"] == 1 and comparison["5"]["copies"] == 2
+    assert comparison["5"]["images"] == 40  # source images, not image-copy pairs
+    expected = np.mean([(corrupted[(c, 5)]["e"].argmax(1) == labels).mean()
+                        - (corrupted[(c, 5)]["m"].argmax(1) == labels).mean()
+                        for c in ("noise", "blur")])
+    assert abs(comparison["5"]["accuracy_diff"] - expected) < 1e-9
+    # Two copies that are the same images twice add no information: the interval over source
+    # images is as wide as for one copy, where pairs treated as independent would shrink it.
+    twice = {("a", 1): clean, ("b", 1): clean}
+    doubled = corruptions.pooled_comparison(labels, clean, twice, "e", "m", temperatures)
+    assert doubled["1"]["accuracy_ci95"] == doubled["clean"]["accuracy_ci95"]
+    results = corruptions.score_every_copy(labels, clean, corrupted, temperatures)
+    text = " ".join(reports.shift_conclusions(results, comparison, "e", "m"))
+    # the "ensemble" here is random under shift: the conclusions must not claim the literature's
+    assert "does **not** grow under shift" in text

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import config, data, demo
+from helpers import config, data, generated_dataset
 from tests.conftest import make_dataset, write_image
 
 
@@ -15,8 +15,8 @@ def _digest(folder):
 
 
 def test_demo_dataset_layout_and_determinism(tmp_path):
-    first = demo.ensure_demo_dataset(tmp_path / "a" / "natural_images", seed=1, images_per_class=5)
-    second = demo.ensure_demo_dataset(tmp_path / "b" / "natural_images", seed=1, images_per_class=5)
+    first = generated_dataset.ensure_demo_dataset(tmp_path / "a" / "natural_images", seed=1, images_per_class=5)
+    second = generated_dataset.ensure_demo_dataset(tmp_path / "b" / "natural_images", seed=1, images_per_class=5)
     assert sorted(p.name for p in first.iterdir() if p.is_dir()) == sorted(data.CLASS_NAMES)
     assert (first / "cat" / "cat_0001.jpg").exists()
     assert _digest(first) == _digest(second)
@@ -24,9 +24,9 @@ def test_demo_dataset_layout_and_determinism(tmp_path):
 
 
 def test_demo_dataset_is_not_regenerated(tmp_path):
-    root = demo.ensure_demo_dataset(tmp_path / "natural_images", images_per_class=3)
+    root = generated_dataset.ensure_demo_dataset(tmp_path / "natural_images", images_per_class=3)
     stamp = (root / "cat" / "cat_0001.jpg").stat().st_mtime_ns
-    demo.ensure_demo_dataset(root, images_per_class=3)
+    generated_dataset.ensure_demo_dataset(root, images_per_class=3)
     assert (root / "cat" / "cat_0001.jpg").stat().st_mtime_ns == stamp
 
 

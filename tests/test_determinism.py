@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from helpers import config, models
+from helpers import artifacts, config
 
 
 def _run_series_start(artifacts) -> config.Settings:
@@ -23,8 +23,8 @@ def test_two_smoke_runs_give_the_same_split_and_predictions(tmp_path):
     first = _run_series_start(tmp_path / "first")
     second = _run_series_start(tmp_path / "second")
     assert first.path("split.csv").read_bytes() == second.path("split.csv").read_bytes()
-    a = models.load_predictions(first, "custom_cnn")
-    b = models.load_predictions(second, "custom_cnn")
+    a = artifacts.load_predictions(first, "custom_cnn")
+    b = artifacts.load_predictions(second, "custom_cnn")
     for key in ("val_files", "test_files", "val_labels", "test_labels"):
         assert np.array_equal(a[key], b[key]), key
     # Training the custom CNN for two epochs on the CPU gives bit-identical probabilities.

@@ -1,9 +1,12 @@
+"""Notebook 08's lesson code (``helpers.lesson.distillation``): the distillation loss."""
+
 import keras
 import numpy as np
 import pytest
 
-from helpers import distillation
-from tests.test_ensembles import random_probs
+from helpers import reports
+from helpers.lesson import distillation
+from tests.conftest import random_probs
 
 
 def loss_of(alpha, temperature, labels, teacher, student):
@@ -51,9 +54,39 @@ def test_bad_arguments_are_clear_errors():
         distillation.pack_targets(np.array([0, 1, 2]), random_probs(2))
 
 
+def test_a_tiny_teacher_probability_is_softened_exactly():
+    """The floor problem: clipped at 1e-7, a probability of 1e-9 would be softened as if it were
+    1e-7 (about 0.018 before normalising at T = 4). In log space it keeps its exact value."""
+    teacher = np.array([[1 - 1e-5 - 1e-9, 1e-5, 1e-9]])
+    exact = np.exp(np.log(teacher) / 4.0)
+    exact /= exact.sum()
+    softened = np.exp(np.asarray(distillation.softened_log_probs(teacher.astype("float32"), 4.0)))
+    np.testing.assert_allclose(softened, exact, rtol=1e-5)
+    clipped = np.exp(np.log(np.clip(teacher, 1e-7, 1)) / 4.0)
+    assert softened[0, 2] < 0.4 * (clipped / clipped.sum())[0, 2]  # the floor would triple it
+
+
+def test_the_loss_passes_a_tiny_teacher_probability_on():
+    """The KL part with a teacher probability of 1e-9 equals the exact value computed in float64."""
+    teacher = np.array([[1 - 1e-5 - 1e-9, 1e-5, 1e-9]])
+    student = np.array([[0.9, 0.09, 0.01]])
+
+    def soft(p):
+        e = np.exp(np.log(p) / 4.0)
+        return e / e.sum()
+
+    pt, qt = soft(teacher), soft(student)
+    expected = 16 * np.sum(pt * (np.log(pt) - np.log(qt)))
+    loss = distillation.DistillationLoss(alpha=0.0, temperature=4.0, reduction=None)
+    targets = np.concatenate([np.eye(3)[[0]], teacher], axis=1).astype("float32")
+    np.testing.assert_allclose(np.asarray(loss(targets, student.astype("float32"))), [expected],
+                               rtol=1e-4)
+
+
 def test_softening_lowers_the_top_probability():
     probs = np.eye(8, dtype="float32")[[0, 1]] * 0.97 + 0.03 / 8
-    assert distillation.mean_top_probability(probs, 4.0) < distillation.mean_top_probability(probs, 1.0)
+    top = distillation.mean_top_probability
+    assert top(probs, 4.0) < top(probs, 1.0)
     assert distillation.mean_top_probability(probs, 1.0) == pytest.approx(0.97375, rel=1e-4)
 
 
@@ -90,3 +123,16 @@ print("same", type(model.loss).__name__)
 """)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "same DistillationLoss" in result.stdout
+
+
+def test_conclusions_follow_the_calibrated_interval():
+    row = {"accuracy": 0.8, "nll": 0.7, "nll_ts": 0.6, "latency_ms_batch32": 2.0, "params": 10}
+    result = {"teacher": "average", "student_architecture": "mobilenet",
+              "models": {"student": row, "member": {**row, "nll_ts": 0.65},
+                         "teacher": {**row, "nll_ts": 0.5, "latency_ms_batch32": 6.0}},
+              "student_vs_member": {"accuracy_diff": 0.0, "accuracy_ci95": [-0.02, 0.02],
+                                    "nll_diff": 0.0, "nll_ci95": [-0.1, 0.1],
+                                    "nll_ts_diff": -0.05, "nll_ts_ci95": [-0.08, -0.01]}}
+    text = " ".join(reports.distillation_conclusions(result))
+    assert "calibrated log-loss the student is **better** by 0.050" in text
+    assert "kept 33%" in text and "3.0x less than the teacher" in text

@@ -1,24 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers import evaluation
-
-
-def test_ece_is_zero_for_a_perfectly_calibrated_toy_case():
-    # 10 predictions at confidence 0.8 of which 8 are right, 10 at 0.6 of which 6 are right
-    labels = np.zeros(20, int)
-    probs = np.zeros((20, 2))
-    probs[:10] = [0.8, 0.2]
-    probs[10:] = [0.6, 0.4]
-    labels[[8, 9]] = 1
-    labels[[16, 17, 18, 19]] = 1
-    assert evaluation.expected_calibration_error(labels, probs) == pytest.approx(0.0, abs=1e-12)
-
-
-def test_ece_of_an_overconfident_model_by_hand():
-    labels = np.array([0, 1, 0, 1])
-    probs = np.tile([0.9, 0.1], (4, 1))  # always 90% sure of class 0, right half the time
-    assert evaluation.expected_calibration_error(labels, probs) == pytest.approx(0.4)
+from helpers import evaluation, reports
 
 
 def test_brier_and_log_loss_by_hand():
@@ -30,26 +13,6 @@ def test_brier_and_log_loss_by_hand():
     assert scores["accuracy"] == 1.0  # argmax of [0.5, 0.5] is class 0
 
 
-def test_mcnemar_by_hand():
-    labels = np.zeros(12, int)
-    a = np.tile([1.0, 0.0], (12, 1))
-    b = a.copy()
-    b[:6] = [0.0, 1.0]  # B is wrong on 6 images that A gets right
-    result = evaluation.mcnemar(labels, a, b)
-    assert (result["only_a_right"], result["only_b_right"]) == (6, 0)
-    assert result["p_value"] == pytest.approx(2 * 0.5 ** 6)
-    assert evaluation.mcnemar(labels, a, a)["p_value"] == 1.0
-
-
-def test_paired_bootstrap_interval_contains_the_difference():
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 2, 200)
-    a = np.eye(2)[np.where(rng.random(200) < 0.9, labels, 1 - labels)]
-    b = np.eye(2)[np.where(rng.random(200) < 0.7, labels, 1 - labels)]
-    diff, (low, high) = evaluation.paired_bootstrap(labels, a, b, n_resamples=500)
-    assert low < diff < high and low > 0
-
-
 def test_diversity_measures():
     labels = np.array([0, 1, 2])
     a = np.eye(3)[[0, 0, 0]]
@@ -59,61 +22,87 @@ def test_diversity_measures():
     assert evaluation.oracle_accuracy(labels, [a]) == pytest.approx(1 / 3)
 
 
+def test_closest_member_finds_an_ensemble_that_is_one_member():
+    a, b = np.eye(3)[[0, 1, 2]], np.full((3, 3), 1 / 3)
+    closest = evaluation.closest_member(0.999 * a + 0.001 * b, {"a": a, "b": b})
+    assert closest["member"] == "a" and closest["mean_total_variation"] < 0.01
+
+
+def test_best_by_log_loss_breaks_ties_by_accuracy():
+    rows = {"a": {"accuracy": 0.8, "nll": 0.5}, "b": {"accuracy": 0.9, "nll": 0.5},
+            "c": {"accuracy": 0.95, "nll": 0.6}}
+    assert evaluation.best_by_log_loss(rows) == "b"
+    with pytest.raises(ValueError, match="No models"):
+        evaluation.best_by_log_loss({})
+
+
 def _results(low, high, diff=0.01):
-    return {"best_member": "vgg16", "best_ensemble": "average", "test_size": 100, "oracle_accuracy": 0.95,
-            "ensemble_vs_best_member": {"accuracy_diff": diff, "ci95": [low, high], "mcnemar_p": 0.4},
+    return {"best_member": "vgg16", "best_ensemble": "average", "test_size": 100,
+            "oracle_accuracy": 0.95,
+            "ensemble_vs_best_member": {"accuracy_diff": diff, "ci95": [low, high],
+                                        "mcnemar_p": 0.4},
             "models": {"vgg16": {"accuracy": 0.90, "latency_ms_batch32": 2.0},
                        "average": {"accuracy": 0.91, "latency_ms_batch32": 5.0}},
-            "preset": "smoke", "settings": {"image_size": 64, "weights": "none", "seed": 1, "data_dir": "demo"}}
+            "preset": "smoke",
+            "settings": {"image_size": 64, "weights": "none", "seed": 1, "data_dir": "demo"}}
 
 
 def test_conclusions_follow_the_numbers():
-    unclear = " ".join(evaluation.conclusions(_results(-0.02, 0.04)))
+    unclear = " ".join(reports.conclusions(_results(-0.02, 0.04)))
     assert "cannot be told from zero" in unclear and "2.5x" in unclear
-    better = " ".join(evaluation.conclusions(_results(0.01, 0.05, diff=0.03)))
+    better = " ".join(reports.conclusions(_results(0.01, 0.05, diff=0.03)))
     assert "**better** by 0.030" in better and "cannot be told" not in better
-    worse = " ".join(evaluation.conclusions(_results(-0.05, -0.01, diff=-0.03)))
+    worse = " ".join(reports.conclusions(_results(-0.05, -0.01, diff=-0.03)))
     assert "**worse**" in worse
     assert "cannot beat 0.950" in unclear and "did, by combining" not in unclear
     above = _results(-0.02, 0.04)
     above["oracle_accuracy"] = 0.905
-    assert "average did, by combining" in " ".join(evaluation.conclusions(above))
+    assert "average did, by combining" in " ".join(reports.conclusions(above))
 
 
-def test_results_files_are_written(tmp_path):
-    results = _results(-0.02, 0.04)
-    json_path, md_path = evaluation.write_results(tmp_path, results, ("vgg16",))
+def test_results_files_are_written(smoke_settings):
+    json_path, md_path = reports.write_results(smoke_settings, _results(-0.02, 0.04))
     assert json_path.exists() and "| average | ensemble | 0.910" in md_path.read_text()
-    assert not list(tmp_path.glob("*.partial"))
+    assert not list(json_path.parent.glob("*.partial*"))
 
 
 def test_conclusions_say_when_the_test_leaders_differ_from_the_validation_choice():
     chosen = _results(-0.02, 0.04)
     chosen["models"]["concatenation"] = {"accuracy": 0.93, "latency_ms_batch32": 5.0}
     chosen["test_leaders"] = {"member": "vgg16", "ensemble": "average"}
-    text = " ".join(evaluation.conclusions(chosen))
-    assert "Chosen on validation data by log-loss" in text and "the ensemble **average** (0.910)" in text
+    text = " ".join(reports.conclusions(chosen))
+    assert "Chosen on validation data by log-loss" in text
+    assert "the ensemble **average** (0.910)" in text
     assert "lowest log-loss belonged to" not in text  # the choice agreed with the test split
     chosen["test_leaders"]["ensemble"] = "concatenation"
-    text = " ".join(evaluation.conclusions(chosen))
+    text = " ".join(reports.conclusions(chosen))
     assert "and concatenation (ensemble)" in text and "keeps to the choice made on validation" in text
 
 
-def test_best_by_log_loss_breaks_ties_by_accuracy():
-    rows = {"a": {"accuracy": 0.8, "nll": 0.5}, "b": {"accuracy": 0.9, "nll": 0.5}, "c": {"accuracy": 0.95, "nll": 0.6}}
-    assert evaluation.best_by_log_loss(rows) == "b"
-    with pytest.raises(ValueError, match="No models"):
-        evaluation.best_by_log_loss({})
+def _calibrated_results(**closest):
+    row = {"accuracy": 0.8, "nll": 0.9, "nll_ts": 0.6, "temperature": 1.5, "latency_ms_batch32": 3.0}
+    return {"best_member": "m", "best_ensemble": "e", "test_size": 100, "oracle_accuracy": 0.9,
+            "models": {"m": row, "e": {**row, "nll": 0.5, "nll_ts": 0.45, "latency_ms_batch32": 9.0}},
+            "ensemble_vs_best_member": {"accuracy_diff": 0.0, "ci95": [-0.05, 0.05],
+                                        "mcnemar_p": 1.0, "nll_ts_diff": -0.15,
+                                        "nll_ts_ci95": [-0.25, -0.05]},
+            **({"closest_member": closest} if closest else {})}
 
 
 def test_conclusions_speak_of_accuracy_and_calibrated_log_loss():
-    row = {"accuracy": 0.8, "nll": 0.9, "nll_ts": 0.6, "temperature": 1.5, "latency_ms_batch32": 3.0}
-    results = {"best_member": "m", "best_ensemble": "e", "test_size": 100, "oracle_accuracy": 0.9,
-               "models": {"m": row, "e": {**row, "nll": 0.5, "nll_ts": 0.45, "latency_ms_batch32": 9.0}},
-               "ensemble_vs_best_member": {"accuracy_diff": 0.0, "ci95": [-0.05, 0.05], "mcnemar_p": 1.0,
-                                           "nll_ts_diff": -0.15, "nll_ts_ci95": [-0.25, -0.05]}}
-    text = "\n".join(evaluation.conclusions(results))
+    text = "\n".join(reports.conclusions(_calibrated_results()))
     assert "In accuracy the difference, +0.000, cannot be told from zero" in text
     assert "log-loss after temperature scaling the ensemble is **better** by 0.150" in text
-    assert "0.400 before and 0.150 after temperature scaling: most of it was the member's over-confidence" in text
+    assert ("0.400 before and 0.150 after temperature scaling: most of it was the member's "
+            "over-confidence") in text
     assert "3.0x the latency" in text
+
+
+def test_an_ensemble_that_is_one_member_is_called_so():
+    text = "\n".join(reports.conclusions(_calibrated_results(member="m", mean_total_variation=0.002)))
+    assert "it is that member at the cost of all three" in text
+    assert "over-confidence" not in text  # no story about a gain that is not there
+
+
+def test_smoke_runs_say_their_numbers_test_the_code(smoke_settings):
+    assert "test the code, not the method" in " ".join(reports.caveats(smoke_settings))

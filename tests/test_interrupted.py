@@ -5,14 +5,15 @@ import signal
 
 import numpy as np
 
-from helpers import config, models
+from helpers import artifacts, config
 from tests.conftest import run_python
+
 
 TRAIN = """
 import os, signal
 import numpy as np, keras
-from helpers import callbacks, config, models
-from tests.test_models import tiny_member
+from helpers import artifacts, callbacks, config
+from tests.conftest import tiny_member
 
 settings = config.load()
 config.set_seed(0)
@@ -36,8 +37,8 @@ def save_then_maybe_die(self, path, *args, **kwargs):
     np.save(os.environ["PREDICTIONS_AT_SAVE"], self.predict_on_batch(images))
 
 keras.Model.save = save_then_maybe_die
-checkpoint = callbacks.BestModelCheckpoint(models.model_path(settings, "custom_cnn"), monitor="loss",
-                                           settings=settings)
+checkpoint = callbacks.BestModelCheckpoint(artifacts.model_path(settings, "custom_cnn"),
+                                           monitor="loss", settings=settings)
 model.fit(images, labels, epochs=8, batch_size=8, callbacks=[checkpoint], verbose=0)
 print("finished after", saves, "saves")
 """
@@ -50,12 +51,12 @@ def test_kill_during_training_keeps_the_last_checkpoint_and_rerun_finishes(tmp_p
     killed = run_python(TRAIN, env)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
 
-    folder = models.model_path(settings, "custom_cnn").parent
+    folder = artifacts.model_path(settings, "custom_cnn").parent
     assert sorted(p.name for p in folder.iterdir()) == [
         "custom_cnn.keras", "custom_cnn.partial.keras", "custom_cnn.settings.json"]
     # The checkpoint is the complete model of the first save, not the half-written second one.
     images = np.random.default_rng(0).uniform(0, 255, (32, 48, 48, 3)).astype("float32")
-    reloaded = models.load_model(settings, "custom_cnn")
+    reloaded = artifacts.load_model(settings, "custom_cnn")
     np.testing.assert_allclose(reloaded.predict_on_batch(images), np.load(tmp_path / "last_saved.npy"),
                                atol=1e-6)
 
@@ -63,5 +64,5 @@ def test_kill_during_training_keeps_the_last_checkpoint_and_rerun_finishes(tmp_p
     rerun = run_python(TRAIN, {**env, "KILL_AT_SAVE": "0"})
     assert rerun.returncode == 0 and "finished after" in rerun.stdout, rerun.stderr[-2000:]
     assert sorted(p.name for p in folder.iterdir()) == ["custom_cnn.keras", "custom_cnn.settings.json"]
-    np.testing.assert_allclose(models.load_model(settings, "custom_cnn").predict_on_batch(images),
+    np.testing.assert_allclose(artifacts.load_model(settings, "custom_cnn").predict_on_batch(images),
                                np.load(tmp_path / "last_saved.npy"), atol=1e-6)

@@ -6,8 +6,10 @@ import json
 import keras
 import pytest
 
-from helpers import callbacks, config, data, evaluation, members, models, plotting
+from helpers import artifacts, callbacks, config, data, evaluation, members, models, plotting
 from helpers.config import project_root
+from tests.conftest import with_settings
+
 
 NOTEBOOKS = {"custom_cnn": "02_custom_cnn", "vgg16": "03_vgg16", "mobilenet": "04_mobilenet"}
 
@@ -29,13 +31,14 @@ def smoke():
 @pytest.mark.parametrize("name", list(NOTEBOOKS))
 def test_members_module_builds_what_the_notebook_builds(name, weights, smoke, monkeypatch):
     settings, ds = smoke
-    settings = type(settings)(**{**settings.__dict__, "weights": weights})
+    settings = with_settings(settings, weights=weights)
     if weights == "imagenet":  # offline: random weights stand in, the freezing is what is compared
-        random = type(settings)(**{**settings.__dict__, "weights": "none"})
+        random = with_settings(settings, weights="none")
         original = models.backbone
         monkeypatch.setattr(models, "backbone", lambda n, s: original(n, random))
     namespace = {"settings": settings, "ds": ds, "keras": keras, "config": config, "data": data,
-                 "models": models, "callbacks": callbacks, "evaluation": evaluation, "plotting": plotting}
+                 "models": models, "callbacks": callbacks, "evaluation": evaluation,
+                 "plotting": plotting, "artifacts": artifacts}
     cells = build_cells(NOTEBOOKS[name])
     assert cells, f"no model-building cells found in {NOTEBOOKS[name]}"
     for source in cells:

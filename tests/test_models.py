@@ -4,21 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import callbacks, data, ensembles, models
-from tests.conftest import run_python
-
-
-def tiny_member(settings, name: str, preprocess: str | None = "mobilenet"):
-    """A small model shaped like the notebooks' members: augmentation and preprocessing inside."""
-    inputs = models.image_input(settings)
-    x = data.augmentation(seed=0)(inputs)
-    x = models.BackbonePreprocess(preprocess)(x) if preprocess else keras.layers.Rescaling(1 / 255)(x)
-    x = keras.layers.Conv2D(4, 3, activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(8, activation="softmax")(x)
-    model = keras.Model(inputs, outputs, name=name)
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    return model
+from helpers import artifacts, callbacks, data, models
+from helpers.lesson import combiners
+from tests.conftest import run_python, tiny_member, with_settings
 
 
 @pytest.mark.parametrize("backbone", ["vgg16", "mobilenet"])
@@ -41,7 +29,7 @@ def test_freeze_all_but_last(smoke_settings):
     assert not any(layer.trainable for layer in base.layers[:-3])
 
 
-def test_batchnorm_calibration_brings_back_the_signal_of_a_random_mobilenet(smoke_settings):
+def test_estimated_batchnorm_statistics_bring_back_the_signal_of_a_random_mobilenet(smoke_settings):
     import tensorflow as tf
 
     base = models.freeze_all_but_last(models.backbone("mobilenet", smoke_settings), 5)
@@ -52,11 +40,11 @@ def test_batchnorm_calibration_brings_back_the_signal_of_a_random_mobilenet(smok
         return base(models.BackbonePreprocess("mobilenet")(images), training=False).numpy()
 
     assert np.abs(features()).max() < 1e-6  # mean 0 / variance 1 statistics: the signal vanishes
-    assert models.calibrate_batchnorm(base, "mobilenet", pipeline, max_images=16) == 27
-    calibrated = features()
-    assert calibrated.std(axis=0).mean() > 0.05  # images now differ from each other
+    assert models.estimate_batchnorm_statistics(base, "mobilenet", pipeline, max_images=16) == 27
+    estimated = features()
+    assert estimated.std(axis=0).mean() > 0.05  # images now differ from each other
     assert [layer.trainable for layer in base.layers[-6:]] == [False, True, True, True, True, True]
-    # Calibrated in two batches of 8: the first layer's moving mean is the mean over all 16.
+    # Estimated in two batches of 8: the first layer's moving mean is the mean over all 16.
     first_conv = base.get_layer("conv1")(models.BackbonePreprocess("mobilenet")(images)).numpy()
     np.testing.assert_allclose(base.get_layer("conv1_bn").moving_mean.numpy(),
                                first_conv.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-6)
@@ -66,14 +54,15 @@ def test_batchnorm_calibration_brings_back_the_signal_of_a_random_mobilenet(smok
 def test_imagenet_weights_offline_fail_fast_with_instructions(smoke_settings, monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setattr(models, "_can_reach", lambda host, timeout=5.0: False)
-    settings = type(smoke_settings)(**{**smoke_settings.__dict__, "weights": "imagenet", "image_size": 128})
+    settings = with_settings(smoke_settings, weights="imagenet", image_size=128)
     with pytest.raises(RuntimeError) as error:
         models.backbone("mobilenet", settings)
     message = str(error.value)
-    assert "mobilenet_1_0_128_tf_no_top.h5" in message and str(tmp_path / "keras" / "models") in message
+    assert "mobilenet_1_0_128_tf_no_top.h5" in message
+    assert str(tmp_path / "keras" / "models") in message
     assert "ENSEMBLE_WEIGHTS=none" in message
     # Sizes without MobileNet weights of their own use the 224 px file, as Keras does.
-    odd_size = type(smoke_settings)(**{**settings.__dict__, "image_size": 96})
+    odd_size = with_settings(settings, image_size=96)
     with pytest.raises(RuntimeError, match="mobilenet_1_0_224_tf_no_top.h5"):
         models.backbone("mobilenet", odd_size)
 
@@ -81,16 +70,16 @@ def test_imagenet_weights_offline_fail_fast_with_instructions(smoke_settings, mo
 def test_saved_models_reload_in_a_fresh_process_with_the_same_predictions(smoke_settings, tmp_path):
     members = [tiny_member(smoke_settings, n, p) for n, p in
                (("custom_cnn", None), ("vgg16", "vgg16"), ("mobilenet", "mobilenet"))]
-    combiner = ensembles.weighted_average_combiner(8)
-    ensemble = ensembles.ensemble_model(members, combiner, smoke_settings, name="weighted_average")
-    features = ensembles.feature_ensemble_model(
-        members, ensembles.feature_concatenation_combiner([4, 4, 4], 8), smoke_settings,
+    combiner = combiners.weighted_average_combiner(3, 8)
+    ensemble = combiners.ensemble_model(members, combiner, smoke_settings, name="weighted_average")
+    features = combiners.feature_ensemble_model(
+        members, combiners.feature_concatenation_combiner([4, 4, 4], 8), smoke_settings,
         name="feature_concatenation")
     images = np.random.default_rng(1).uniform(0, 255, (4, 48, 48, 3)).astype("float32")
     np.save(tmp_path / "images.npy", images)
     expected = {m.name: m.predict_on_batch(images) for m in [*members, ensemble, features]}
     for model in [*members, ensemble, features]:
-        models.save_model(model, tmp_path / f"{model.name}.keras")
+        artifacts.save_model(model, tmp_path / f"{model.name}.keras")
     code = f"""
 import json, numpy as np, keras
 import helpers  # registers the custom layers: nothing else is imported
@@ -109,13 +98,19 @@ print(json.dumps(out))
 
 
 def test_no_partial_files_are_left_after_saving(tmp_path, smoke_settings):
-    models.save_model(tiny_member(smoke_settings, "m"), tmp_path / "m.keras")
-    assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]
+    artifacts.save_model(tiny_member(smoke_settings, "m"), tmp_path / "m.keras")
+    artifacts.write_json(tmp_path / "r.json", {"a": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", "r.json"]
+
+
+def test_reading_a_path_creates_no_folder(smoke_settings):
+    path = artifacts.model_path(smoke_settings, "custom_cnn")
+    assert not path.parent.exists() and not smoke_settings.run_dir.exists()
 
 
 def test_checkpoint_saves_only_improvements_atomically(smoke_settings):
     model = tiny_member(smoke_settings, "custom_cnn")
-    checkpoint = callbacks.BestModelCheckpoint(models.model_path(smoke_settings, "custom_cnn"))
+    checkpoint = callbacks.BestModelCheckpoint(artifacts.model_path(smoke_settings, "custom_cnn"))
     checkpoint.set_model(model)
     checkpoint.on_epoch_end(0, {"val_loss": 1.0})
     first = checkpoint.filepath.stat().st_mtime_ns
@@ -151,55 +146,57 @@ class _FakeData:
 def test_prediction_cache_round_trip_and_settings_check(smoke_settings, tmp_path):
     fake = _FakeData(tmp_path, {"val": 5, "test": 3})
     probs = {"val": np.full((5, 8), 1 / 8), "test": np.full((3, 8), 1 / 8)}
-    models.save_predictions(smoke_settings, "vgg16", probs, fake)
-    cached = models.load_predictions(smoke_settings, "vgg16")
+    artifacts.save_predictions(smoke_settings, "vgg16", probs, fake)
+    cached = artifacts.load_predictions(smoke_settings, "vgg16")
     assert cached["val_probs"].shape == (5, 8) and list(cached["test_labels"]) == [0, 1, 2]
     assert cached["test_files"][0] == "cat/test_0.jpg"
-    other = type(smoke_settings)(**{**smoke_settings.__dict__, "seed": 1})
-    other.path("predictions", "x").parent.mkdir(parents=True, exist_ok=True)
-    (other.run_dir / "predictions" / "vgg16.npz").write_bytes(
-        models.predictions_path(smoke_settings, "vgg16").read_bytes())
+    other = with_settings(smoke_settings, seed=1)
+    copy = artifacts.predictions_path(other, "vgg16")
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(artifacts.predictions_path(smoke_settings, "vgg16").read_bytes())
     with pytest.raises(ValueError, match="made with other settings"):
-        models.load_predictions(other, "vgg16")
+        artifacts.load_predictions(other, "vgg16")
 
 
 def test_mismatched_prediction_count_is_refused(smoke_settings, tmp_path):
     fake = _FakeData(tmp_path, {"val": 5, "test": 3})
     with pytest.raises(ValueError, match="4 predictions for 5 val images"):
-        models.save_predictions(smoke_settings, "x", {"val": np.ones((4, 8))}, fake)
+        artifacts.save_predictions(smoke_settings, "x", {"val": np.ones((4, 8))}, fake)
 
 
 def test_missing_members_name_the_notebooks_to_run(smoke_settings):
-    with pytest.raises(models.MissingArtifactError) as error:
-        models.check_members(smoke_settings)
+    with pytest.raises(artifacts.MissingArtifactError) as error:
+        artifacts.check_members(smoke_settings)
     message = str(error.value)
     assert all(nb in message for nb in ("02_custom_cnn", "03_vgg16", "04_mobilenet"))
-    with pytest.raises(models.MissingArtifactError, match="Run 05_ensembles.ipynb"):
-        ensembles.load_combiner(smoke_settings, "average")
+    with pytest.raises(artifacts.MissingArtifactError, match="Run 05_ensembles.ipynb"):
+        artifacts.load_combiner(smoke_settings, "average")
 
 
 def test_models_from_other_settings_or_another_split_are_refused(smoke_settings):
     import shutil
 
-    smoke_settings.path("split.csv").write_text("path,label,split,bytes\ncat/1.jpg,cat,train,10\n")
-    path = models.model_path(smoke_settings, "custom_cnn")
-    models.save_model(tiny_member(smoke_settings, "custom_cnn"), path, smoke_settings)
-    assert models.load_model(smoke_settings, "custom_cnn").name == "custom_cnn"
+    artifacts.write_text(artifacts.split_path(smoke_settings),
+                         "path,label,split,bytes\ncat/1.jpg,cat,train,10\n")
+    path = artifacts.model_path(smoke_settings, "custom_cnn")
+    artifacts.save_model(tiny_member(smoke_settings, "custom_cnn"), path, smoke_settings)
+    assert artifacts.load_model(smoke_settings, "custom_cnn").name == "custom_cnn"
 
     # Copied into a run with another image size: refused, with the difference and the notebook.
-    other = type(smoke_settings)(**{**smoke_settings.__dict__, "image_size": 96})
-    target = models.model_path(other, "custom_cnn")
+    other = with_settings(smoke_settings, image_size=96)
+    target = artifacts.model_path(other, "custom_cnn")
+    target.parent.mkdir(parents=True)
     for source in (path, path.with_suffix(".settings.json")):
         shutil.copy(source, target.parent / source.name)
     with pytest.raises(ValueError, match=r"image_size: 48 there, 96 now.*rerun 02_custom_cnn"):
-        models.load_model(other, "custom_cnn")
+        artifacts.load_model(other, "custom_cnn")
 
     # The split was made again (another class list or other files): refused too.
-    smoke_settings.path("split.csv").write_text("path,label,split,bytes\ndog/1.jpg,dog,train,10\n")
+    artifacts.split_path(smoke_settings).write_text("path,label,split,bytes\ndog/1.jpg,dog,train,10\n")
     with pytest.raises(ValueError, match="split_sha256"):
-        models.load_model(smoke_settings, "custom_cnn")
+        artifacts.load_model(smoke_settings, "custom_cnn")
 
     # No record at all: refused rather than trusted.
     path.with_suffix(".settings.json").unlink()
     with pytest.raises(ValueError, match="no record of the settings"):
-        models.load_model(smoke_settings, "custom_cnn")
+        artifacts.load_model(smoke_settings, "custom_cnn")

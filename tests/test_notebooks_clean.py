@@ -7,6 +7,7 @@ import pytest
 from helpers import colab
 from helpers.config import project_root
 
+
 NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
 EXPECTED = ["01_data_preview", "02_custom_cnn", "03_vgg16", "04_mobilenet", "05_ensembles", "06_evaluation",
             "07_under_shift", "08_distillation"]

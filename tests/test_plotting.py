@@ -1,11 +1,13 @@
 import matplotlib
 
+
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from helpers import evaluation, plotting  # noqa: E402
+from helpers import plotting  # noqa: E402
+from helpers.lesson.judging import confidence_bins  # noqa: E402
 from tests.conftest import make_dataset  # noqa: E402
 
 
@@ -20,9 +22,9 @@ def test_every_plot_returns_a_figure_and_can_save(tmp_path):
         plotting.image_size_spread(np.array([[10, 20], [30, 30]])),
         plotting.image_grid(np.zeros((3, 8, 8, 3)), titles=["a", "b", "c"]),
         plotting.confusion_matrix(labels, probs.argmax(1), ["a", "b", "c"]),
-        plotting.reliability_diagram({"m": evaluation.reliability(labels, probs)}),
+        plotting.reliability_diagram({"m": confidence_bins(labels, probs)}),
         plotting.grouped_bars({"m": [0.1, 0.2, 0.3]}, ["a", "b", "c"], ylabel="F1"),
-        plotting.accuracy_vs_cost({"m": (1.0, 0.5)}),
+        plotting.accuracy_vs_cost({"m": (1.0, 0.5), "e": (10.0, 0.6)}, members=("m",)),
     ]
     assert all(isinstance(f, Figure) for f in figures)
     assert (tmp_path / "s.png").stat().st_size > 0

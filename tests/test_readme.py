@@ -8,6 +8,7 @@ import runpy
 from helpers.config import project_root
 from helpers.run import NOTEBOOKS
 
+
 ROOT = project_root()
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -67,7 +67,7 @@ def test_the_runner_process_does_not_load_tensorflow(monkeypatch):
     import helpers
 
     monkeypatch.setattr("sys.orig_argv", ["python", "-c", "import helpers"])
-    assert not helpers._started_as_the_runner()
+    assert not helpers._started_as_a_tool()
     # -X importtime lists every module the runner imports; a bad --only stops it after set-up.
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "helpers.run", "--preset", "smoke",
                              "--only", "09"], capture_output=True, text=True, timeout=60)

@@ -1,5 +1,7 @@
 """A tiny generated stand-in for Natural Images, for the ``smoke`` preset and the tests.
 
+The stand-in is used wherever the real dataset is not needed (it cannot be downloaded everywhere).
+
 Same eight class folders and file names as the real dataset (``cat/cat_0001.jpg``), a
 few dozen small JPEGs per class of varying size. Each class has its own colour and
 shape, drawn with noise, position and size jitter, so a small CNN separates them well
@@ -14,12 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.data import CLASS_NAMES
 
 IMAGES_PER_CLASS = 40
 _MARKER = ".complete"
-# One base colour (RGB) and one shape per class.
-_STYLE = {
+#: One base colour (RGB) and one shape per class: the eight classes of Natural Images.
+STYLES = {
     "airplane": ((70, 130, 220), "cross"),
     "car": ((200, 40, 40), "box"),
     "cat": ((230, 160, 60), "triangle"),
@@ -34,7 +35,7 @@ _STYLE = {
 def _draw(name: str, rng: np.random.Generator) -> np.ndarray:
     height, width = rng.integers(56, 100, size=2)
     yy, xx = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
-    colour, shape = _STYLE[name]
+    colour, shape = STYLES[name]
     # The background leans towards the class colour too, so even a tiny model finds a signal.
     background = 0.5 * np.array(colour) + rng.uniform(30, 130, size=3)
     image = np.ones((height, width, 3)) * background
@@ -42,7 +43,8 @@ def _draw(name: str, rng: np.random.Generator) -> np.ndarray:
     r = rng.uniform(0.18, 0.3)
     dy, dx = yy - cy, xx - cx
     masks = {
-        "cross": (np.abs(dy) < r / 4) & (np.abs(dx) < r * 1.5) | (np.abs(dx) < r / 4) & (np.abs(dy) < r),
+        "cross": ((np.abs(dy) < r / 4) & (np.abs(dx) < r * 1.5)
+                  | (np.abs(dx) < r / 4) & (np.abs(dy) < r)),
         "box": (np.abs(dy) < r * 0.7) & (np.abs(dx) < r * 1.3),
         "triangle": (dy > -r) & (dy < r) & (np.abs(dx) < (dy + r) / 2),
         "disc": dy ** 2 + dx ** 2 < r ** 2,
@@ -71,7 +73,7 @@ def ensure_demo_dataset(target: Path, seed: int = 42,
     tmp = target.with_name(target.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     rng = np.random.default_rng(seed)
-    for name in CLASS_NAMES:
+    for name in STYLES:
         folder = tmp / name
         folder.mkdir(parents=True)
         for i in range(1, images_per_class + 1):

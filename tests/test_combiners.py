@@ -1,34 +1,43 @@
+"""Notebook 05's lesson code (``helpers.lesson.combiners``, exported from the notebook's cells)
+and the ensemble plumbing around it (``helpers.ensembles``)."""
+
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
-from helpers import ensembles, evaluation, models
-from tests.test_models import tiny_member
+from helpers import artifacts, callbacks, ensembles, evaluation
+from helpers.lesson import combiners
+from tests.conftest import random_probs, tiny_member
 
 
-def random_probs(n, k=8, seed=0):
-    logits = np.random.default_rng(seed).normal(size=(n, k))
-    return (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype("float32")
+def test_log_loss_by_hand_and_against_scikit_learn():
+    from sklearn.metrics import log_loss
+
+    labels = np.array([0, 1, 2, 1])
+    probs = random_probs(4, k=3, seed=1).astype("float64")
+    np.testing.assert_allclose(combiners.per_image_nll(labels, probs),
+                               -np.log(probs[np.arange(4), labels]))
+    assert combiners.log_loss(labels, probs) == pytest.approx(log_loss(labels, probs))
 
 
 def test_equal_logits_give_the_plain_average():
     outputs = [random_probs(10, seed=s) for s in range(3)]
-    weighted = ensembles.weighted_average_combiner(8, initial_logits=(0.5, 0.5, 0.5))
-    average = ensembles.average_combiner(3, 8)
+    weighted = combiners.weighted_average_combiner(3, 8, initial_logits=(0.5, 0.5, 0.5))
+    average = combiners.average_combiner(3, 8)
     np.testing.assert_allclose(weighted.predict(outputs, verbose=0), np.mean(outputs, axis=0), atol=1e-6)
     np.testing.assert_allclose(average.predict(outputs, verbose=0), np.mean(outputs, axis=0), atol=1e-6)
 
 
 def test_weighted_sum_stays_a_probability_distribution():
     outputs = [random_probs(20, seed=s) for s in range(3)]
-    combined = ensembles.weighted_average_combiner(8, initial_logits=(1, 2, 3)).predict(outputs, verbose=0)
+    combined = combiners.weighted_average_combiner(3, 8, initial_logits=(1, 2, 3)).predict(outputs, verbose=0)
     np.testing.assert_allclose(combined.sum(1), 1.0, atol=1e-6)
     assert combined.min() >= 0
 
 
 def test_weights_are_the_softmax_of_the_logits_and_the_sum_is_weighted():
-    layer = ensembles.WeightedAverage((1.0, 2.0, 3.0))
+    layer = combiners.WeightedAverage((1.0, 2.0, 3.0))
     outputs = [random_probs(4, seed=s) for s in range(3)]
     result = layer(outputs).numpy()
     w = np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum()
@@ -40,7 +49,7 @@ def test_weights_are_the_softmax_of_the_logits_and_the_sum_is_weighted():
 
 def test_wrong_number_of_inputs_is_a_clear_error():
     with pytest.raises(ValueError, match="got 2 inputs but 3 initial logits"):
-        ensembles.WeightedAverage((1, 2, 3))([random_probs(2), random_probs(2)])
+        combiners.WeightedAverage((1, 2, 3))([random_probs(2), random_probs(2)])
 
 
 def test_learning_moves_weight_to_the_accurate_member():
@@ -48,17 +57,17 @@ def test_learning_moves_weight_to_the_accurate_member():
     good = np.eye(8)[labels] * 0.9 + 0.1 / 8
     noise = [random_probs(400, seed=s) for s in (1, 2)]
     outputs = [noise[0], good.astype("float32"), noise[1]]
-    combiner = ensembles.weighted_average_combiner(8, initial_logits=(0, 0, 0))
-    ensembles.fit_combiner(combiner, outputs, labels, seed=0)
+    combiner = combiners.weighted_average_combiner(3, 8, initial_logits=(0, 0, 0))
+    combiners.fit_combiner(combiner, outputs, labels, seed=0)
     weights = combiner.get_layer("weighted_average").member_weights()
     assert weights.argmax() == 1 and weights[1] > 0.6
-    scipy_weights = ensembles.fit_simplex_weights(outputs, labels)
+    scipy_weights = combiners.fit_simplex_weights(outputs, labels)
     assert scipy_weights[1] > 0.9 and abs(scipy_weights.sum() - 1) < 1e-9 and scipy_weights.min() >= 0
 
 
 def test_holdout_is_stratified():
     labels = np.repeat(np.arange(8), 6)
-    mask = ensembles.stratified_holdout(labels, fraction=0.25, seed=0)
+    mask = combiners.stratified_holdout(labels, fraction=0.25, seed=0)
     assert all(mask[labels == c].sum() == 2 for c in range(8))
 
 
@@ -66,9 +75,9 @@ def test_combiner_on_cached_outputs_equals_the_end_to_end_ensemble(smoke_setting
     members = [tiny_member(smoke_settings, n) for n in ("a", "b", "c")]
     images = np.random.default_rng(0).uniform(0, 255, (6, 48, 48, 3)).astype("float32")
     cached = [m.predict_on_batch(images) for m in members]
-    for combiner in (ensembles.concatenation_combiner(3, 8), ensembles.average_dense_combiner(3, 8),
-                     ensembles.weighted_average_combiner(8)):
-        ensemble = ensembles.ensemble_model(members, combiner, smoke_settings, name="e")
+    for combiner in (combiners.concatenation_combiner(3, 8), combiners.average_dense_combiner(3, 8),
+                     combiners.weighted_average_combiner(3, 8)):
+        ensemble = combiners.ensemble_model(members, combiner, smoke_settings, name="e")
         np.testing.assert_allclose(ensemble.predict_on_batch(images),
                                    combiner.predict_on_batch(cached), atol=1e-6)
         assert all(not m.trainable for m in members)
@@ -78,10 +87,10 @@ def test_combiner_on_cached_outputs_equals_the_end_to_end_ensemble(smoke_setting
 def test_feature_ensemble_equals_its_head_on_the_members_features(smoke_settings):
     members = [tiny_member(smoke_settings, n) for n in ("a", "b", "c")]
     images = np.random.default_rng(0).uniform(0, 255, (5, 48, 48, 3)).astype("float32")
-    features = [ensembles.penultimate_features(m).predict_on_batch(images) for m in members]
+    features = [combiners.penultimate_features(m).predict_on_batch(images) for m in members]
     assert [f.shape for f in features] == [(5, 4)] * 3  # the tiny members' pooled features
-    head = ensembles.feature_concatenation_combiner([4, 4, 4], 8)
-    ensembles.fit_combiner(head, [np.tile(f, (4, 1)) for f in features], np.arange(20) % 8, max_epochs=2)
+    head = combiners.feature_concatenation_combiner([4, 4, 4], 8)
+    combiners.fit_combiner(head, [np.tile(f, (4, 1)) for f in features], np.arange(20) % 8, max_epochs=2)
     ensemble = ensembles.build_ensemble("feature_concatenation", members, head, smoke_settings)
     np.testing.assert_allclose(ensemble.predict_on_batch(images), head.predict_on_batch(features), atol=1e-6)
     assert len(ensemble.trainable_weights) == 2  # only the new Dense layer's kernel and bias
@@ -99,7 +108,7 @@ def test_members_made_from_different_splits_are_refused():
 
 
 def test_nothing_to_fit_for_the_average():
-    assert ensembles.fit_combiner(ensembles.average_combiner(3, 8), [random_probs(4)] * 3,
+    assert combiners.fit_combiner(combiners.average_combiner(3, 8), [random_probs(4)] * 3,
                                   np.zeros(4, int)) is None
 
 
@@ -115,7 +124,7 @@ def test_holdout_early_stopping_stops_and_restores_the_best_epoch():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     model.compile(optimizer=keras.optimizers.Adam(0.1), loss="sparse_categorical_crossentropy")
     # Training pushes towards class 0 while the holdout is all class 1: it only gets worse.
-    stop = ensembles.HoldoutEarlyStopping(x, np.ones(32, "int32"), patience=3)
+    stop = callbacks.HoldoutEarlyStopping(x, np.ones(32, "int32"), patience=3)
     history = model.fit(x, np.zeros(32, "int32"), epochs=50, callbacks=[stop], verbose=0)
     losses = history.history["val_loss"]
     assert len(losses) == 4 and np.argmin(losses) == 0  # best at epoch 1, then 3 worse ones
@@ -126,10 +135,10 @@ def test_holdout_early_stopping_stops_and_restores_the_best_epoch():
 def test_assembled_ensembles_share_one_copy_of_each_member(smoke_settings):
     """What notebooks 05 and 06 rely on to hold each member once, whatever the preset."""
     members = [tiny_member(smoke_settings, n) for n in ("custom_cnn", "vgg16", "mobilenet")]
-    heads = {"average": ensembles.average_combiner(3, 8),
-             "concatenation": ensembles.concatenation_combiner(3, 8),
-             "weighted_average": ensembles.weighted_average_combiner(8),
-             "feature_concatenation": ensembles.feature_concatenation_combiner([4, 4, 4], 8)}
+    heads = {"average": combiners.average_combiner(3, 8),
+             "concatenation": combiners.concatenation_combiner(3, 8),
+             "weighted_average": combiners.weighted_average_combiner(3, 8),
+             "feature_concatenation": combiners.feature_concatenation_combiner([4, 4, 4], 8)}
     for name, head in heads.items():
         full = ensembles.build_ensemble(name, members, head, smoke_settings)
         ensembles.save_ensemble(smoke_settings, name, full, head)
@@ -143,43 +152,43 @@ def test_assembled_ensembles_share_one_copy_of_each_member(smoke_settings):
 
 
 def test_the_validation_choice_is_saved_and_checked_against_the_settings(smoke_settings):
-    with pytest.raises(models.MissingArtifactError, match="Run 05_ensembles.ipynb"):
-        ensembles.load_selection(smoke_settings)
+    with pytest.raises(artifacts.MissingArtifactError, match="Run 05_ensembles.ipynb"):
+        artifacts.load_selection(smoke_settings)
     scores = {"ensembles, out-of-fold": {"average": {"accuracy": 0.9, "nll": 0.3}}}
-    ensembles.save_selection(smoke_settings, "vgg16", "average", scores, criterion="lowest log-loss", folds=5)
-    choice = ensembles.load_selection(smoke_settings)
+    artifacts.save_selection(smoke_settings, "vgg16", "average", scores, criterion="lowest log-loss", folds=5)
+    choice = artifacts.load_selection(smoke_settings)
     assert (choice["member"], choice["ensemble"], choice["validation_scores"]) == ("vgg16", "average", scores)
     assert (choice["criterion"], choice["folds"]) == ("lowest log-loss", 5)
     # The split was made again since: the old choice is refused, not silently reused.
-    smoke_settings.path("split.csv").write_text("path,label,split,bytes\ncat/1.jpg,cat,train,10\n")
+    artifacts.split_path(smoke_settings).write_text("path,label,split,bytes\ncat/1.jpg,cat,train,10\n")
     with pytest.raises(ValueError, match="rerun 05_ensembles.ipynb"):
-        ensembles.load_selection(smoke_settings)
+        artifacts.load_selection(smoke_settings)
 
 
 def test_every_combiner_leaves_out_the_same_holdout():
     labels = np.repeat(np.arange(8), 12)
-    first = ensembles.stratified_holdout(labels, seed=3)
-    assert np.array_equal(first, ensembles.stratified_holdout(labels, seed=3))
+    first = combiners.stratified_holdout(labels, seed=3)
+    assert np.array_equal(first, combiners.stratified_holdout(labels, seed=3))
     assert first.sum() == 8 * 3  # a quarter of each class
 
 
 def test_combine_equals_keras_predict():
     outputs = [random_probs(7, seed=s) for s in range(3)]
-    for combiner in (ensembles.concatenation_combiner(3, 8), ensembles.weighted_average_combiner(8)):
-        np.testing.assert_allclose(ensembles.combine(combiner, outputs), combiner.predict(outputs, verbose=0),
+    for combiner in (combiners.concatenation_combiner(3, 8), combiners.weighted_average_combiner(3, 8)):
+        np.testing.assert_allclose(combiners.combine(combiner, outputs), combiner.predict(outputs, verbose=0),
                                    atol=1e-6)
 
 
 def test_fold_count_follows_the_smallest_class():
-    assert ensembles.fold_count(np.repeat(np.arange(8), 22)) == 5
-    assert ensembles.fold_count(np.array([0] * 10 + [1] * 3)) == 3  # every fold holds one image of each class
+    assert combiners.fold_count(np.repeat(np.arange(8), 22)) == 5
+    assert combiners.fold_count(np.array([0] * 10 + [1] * 3)) == 3  # every fold holds one image of each class
     with pytest.raises(ValueError, match="at least 2 per class"):
-        ensembles.fold_count(np.array([0, 0, 0, 1]))
+        combiners.fold_count(np.array([0, 0, 0, 1]))
 
 
 def test_cross_fitting_gives_every_image_exactly_one_out_of_fold_prediction():
     labels = np.repeat(np.arange(8), 10)
-    folds = ensembles.stratified_folds(labels, ensembles.fold_count(labels), seed=0)
+    folds = combiners.stratified_folds(labels, combiners.fold_count(labels), seed=0)
     assert sorted(np.bincount(folds)) == [16] * 5 and all(len(set(labels[folds == f])) == 8 for f in range(5))
     outputs = [random_probs(80, seed=s) for s in range(3)]
     seen = []
@@ -196,7 +205,7 @@ def test_cross_fitting_gives_every_image_exactly_one_out_of_fold_prediction():
 
         return Marker(), 4 + fit_number
 
-    result = ensembles.cross_fit(fitter, outputs, labels, folds)
+    result = combiners.cross_fit(fitter, outputs, labels, folds)
     assert seen == [64] * 5 + [80]  # five folds on the other folds, then the final fit on all
     # each image was predicted by exactly one fold's combiner: the one that left its fold out
     np.testing.assert_array_equal(result.out_of_fold[:, 0], folds + 1)
@@ -207,10 +216,11 @@ def test_cross_fitted_learned_combiners_and_scipy_weights_run_end_to_end():
     labels = np.repeat(np.arange(8), 8)
     good = (np.eye(8)[labels] * 0.8 + 0.2 / 8).astype("float32")
     outputs = [random_probs(64, seed=1), good, random_probs(64, seed=2)]
-    folds = ensembles.stratified_folds(labels, 4, seed=0)
-    learned = ensembles.cross_fit(ensembles.keras_fitter(lambda: ensembles.weighted_average_combiner(8, (0, 0, 0))),
+    folds = combiners.stratified_folds(labels, 4, seed=0)
+    learned = combiners.cross_fit(combiners.keras_fitter(
+        lambda: combiners.weighted_average_combiner(3, 8, (0, 0, 0))),
                                   outputs, labels, folds)
-    simplex = ensembles.cross_fit(ensembles.simplex_fitter(8), outputs, labels, folds)
+    simplex = combiners.cross_fit(combiners.simplex_fitter(8), outputs, labels, folds)
     for result in (learned, simplex):
         assert result.out_of_fold.shape == (64, 8)
         np.testing.assert_allclose(result.out_of_fold.sum(1), 1.0, atol=1e-5)

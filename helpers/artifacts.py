@@ -1,0 +1,252 @@
+"""The run folder: where every artifact of a run lives, how it is written, and what made it.
+
+Each combination of settings gets its own folder (``Settings.run_dir``). This module is the one
+place that knows what is inside it:
+
+- the notebooks of the series and the artifacts each one makes (so a missing artifact names the
+  notebook to run);
+- every artifact's path;
+- the one atomic writer (write to a temporary file, then rename: a killed kernel never leaves half
+  a file), and the writers built on it for JSON, text, models and cached predictions;
+- provenance: the settings and split an artifact was made with, recorded beside it and checked
+  whenever it is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from helpers.config import Settings
+
+
+#: The notebooks of the series, in order (the runner, the tests and the benchmarks use this list).
+NOTEBOOKS = ("01_data_preview", "02_custom_cnn", "03_vgg16", "04_mobilenet", "05_ensembles",
+             "06_evaluation", "07_under_shift", "08_distillation")
+#: The three members and the notebook that trains each.
+MEMBER_NOTEBOOKS = {"custom_cnn": "02_custom_cnn", "vgg16": "03_vgg16", "mobilenet": "04_mobilenet"}
+MEMBER_NAMES = tuple(MEMBER_NOTEBOOKS)
+#: The ensembles notebook 05 makes; the first three are the original's methods. Their combiners
+#: take the members' class probabilities.
+ENSEMBLE_NAMES = ("average", "concatenation", "weighted_average", "average_dense",
+                  "weighted_average_scipy")
+#: Ensembles whose combiners take the members' penultimate features instead.
+FEATURE_ENSEMBLE_NAMES = ("feature_concatenation",)
+ALL_ENSEMBLE_NAMES = ENSEMBLE_NAMES + FEATURE_ENSEMBLE_NAMES
+#: Which notebook makes each saved model: members 02-04, ensembles 05, the student 08.
+MADE_BY = {**MEMBER_NOTEBOOKS, **dict.fromkeys(ALL_ENSEMBLE_NAMES, "05_ensembles"),
+           "student": "08_distillation"}
+#: The results files, by the notebook that writes them.
+RESULTS_FILES = {"06_evaluation": "results.json", "07_under_shift": "results_shift.json",
+                 "08_distillation": "results_distillation.json"}
+
+
+class MissingArtifactError(FileNotFoundError):
+    """An artifact a notebook needs does not exist yet; the message says what to run."""
+
+
+def made_by(name: str) -> str:
+    """The notebook file that makes the artifact called ``name`` (05 for anything unknown)."""
+    return f"{MADE_BY.get(name, '05_ensembles')}.ipynb"
+
+
+# --------------------------------------------------------------------------- paths
+def split_path(settings: Settings) -> Path:
+    return settings.path("split.csv")
+
+
+def model_path(settings: Settings, name: str) -> Path:
+    return settings.path("models", f"{name}.keras")
+
+
+def combiner_path(settings: Settings, name: str) -> Path:
+    return settings.path("models", "combiners", f"{name}.keras")
+
+
+def predictions_path(settings: Settings, name: str) -> Path:
+    return settings.path("predictions", f"{name}.npz")
+
+
+def history_path(settings: Settings, name: str) -> Path:
+    return settings.path("history", f"{name}.csv")
+
+
+def figure_path(settings: Settings, file_name: str) -> Path:
+    return settings.path("figures", file_name)
+
+
+def selection_path(settings: Settings) -> Path:
+    return settings.path("validation_choice.json")
+
+
+def results_path(settings: Settings, notebook: str = "06_evaluation") -> Path:
+    """The results file a notebook writes (``RESULTS_FILES``)."""
+    return settings.path(RESULTS_FILES[notebook])
+
+
+def executed_dir(settings: Settings) -> Path:
+    """Where the runner saves the executed notebooks and their timings."""
+    return settings.path("executed")
+
+
+# --------------------------------------------------------------------------- writing
+def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(temporary_path)``, then rename the result to ``path``: readers see the old
+    file or the new one, never half of one. The parent folder is created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.partial{path.suffix}")
+    write(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: Path, payload: dict) -> Path:
+    return write_text(path, json.dumps(payload, indent=2, default=str))
+
+
+# --------------------------------------------------------------------------- provenance
+def provenance(settings: Settings) -> dict:
+    """What an artifact was made from: the settings that matter and a digest of the saved
+    split (so a model trained on another split, or another class list, is recognised)."""
+    manifest = split_path(settings)
+    digest = hashlib.sha256(manifest.read_bytes()).hexdigest()[:16] if manifest.exists() else None
+    return {**settings.fingerprint(), "split_sha256": digest}
+
+
+def check_provenance(recorded: dict, settings: Settings, path: Path, name: str) -> None:
+    """Raise a ``ValueError`` naming every difference between what ``path`` was made from
+    and the current settings and split, and the notebook that remakes it."""
+    current = provenance(settings)
+    differences = {key: (recorded.get(key), value) for key, value in current.items()
+                   if recorded.get(key) != value}
+    if differences:
+        details = "; ".join(f"{key}: {old!r} there, {new!r} now"
+                            for key, (old, new) in differences.items())
+        raise ValueError(f"{path} was made with other settings or another split ({details}). "
+                         f"It is not mixed into this run: rerun {made_by(name)} with the current "
+                         f"settings.")
+
+
+def _record_path(path: Path) -> Path:
+    return path.with_suffix(".settings.json")
+
+
+# --------------------------------------------------------------------------- models
+def save_model(model, path: Path, settings: Settings | None = None) -> Path:
+    """Save a Keras model atomically. With ``settings``, what it was made from is recorded
+    beside it first (``<name>.settings.json``)."""
+    if settings is not None:
+        write_json(_record_path(path), provenance(settings))
+    return write_atomic(path, model.save)
+
+
+def load_checked(path: Path, settings: Settings, name: str):
+    """Load a saved model in safe mode after checking the record beside it against the
+    current settings and split; ``name`` picks the notebook named in the error."""
+    import keras
+
+    if not path.exists():
+        raise MissingArtifactError(f"'{name}' not found at {path}. Run {made_by(name)} first "
+                                   f"(with the same settings: {settings.run_name}).")
+    record = _record_path(path)
+    if not record.exists():
+        raise ValueError(f"{path} has no record of the settings it was made with ({record.name} "
+                         f"is missing), so it cannot be checked against this run. Rerun "
+                         f"{made_by(name)}.")
+    check_provenance(json.loads(record.read_text(encoding="utf-8")), settings, path, name)
+    return keras.models.load_model(path, safe_mode=True)
+
+
+def load_model(settings: Settings, name: str):
+    """``<run folder>/models/<name>.keras`` in safe mode, checked against the settings and split."""
+    return load_checked(model_path(settings, name), settings, name)
+
+
+def load_combiner(settings: Settings, name: str):
+    """The saved combiner of ensemble ``name`` (notebook 05), checked like a model."""
+    return load_checked(combiner_path(settings, name), settings, name)
+
+
+def check_members(settings: Settings, names: tuple[str, ...] = MEMBER_NAMES) -> None:
+    """Raise one clear error listing every member whose model or predictions are missing."""
+    missing = [n for n in names if not model_path(settings, n).exists()
+               or not predictions_path(settings, n).exists()]
+    if missing:
+        notebooks = ", ".join(made_by(n) for n in missing)
+        raise MissingArtifactError(
+            f"Missing ensemble members for settings {settings.run_name}: {', '.join(missing)}. "
+            f"Run {notebooks} first (or `python -m helpers.run`).")
+
+
+# --------------------------------------------------------------------------- predictions
+def save_predictions(settings: Settings, name: str, probabilities: dict[str, np.ndarray],
+                     data) -> Path:
+    """Cache class probabilities of some splits (``{"val": ..., "test": ...}``) with their
+    labels, file order, class names and the settings and split that made them. ``data`` is a
+    ``helpers.data.Data`` (anything with ``labels``, ``files``, ``class_names``, ``split.root``)."""
+    arrays = {}
+    for split, probs in probabilities.items():
+        labels = data.labels(split)
+        if len(probs) != len(labels):
+            raise ValueError(f"{name}: {len(probs)} predictions for {len(labels)} {split} images.")
+        arrays[f"{split}_probs"] = np.asarray(probs, dtype="float32")
+        arrays[f"{split}_labels"] = labels
+        arrays[f"{split}_files"] = np.array([str(p.relative_to(data.split.root))
+                                             for p in data.files(split)])
+    return write_atomic(predictions_path(settings, name), lambda tmp: np.savez(
+        tmp, class_names=np.array(data.class_names), provenance=json.dumps(provenance(settings)),
+        **arrays))
+
+
+def load_predictions(settings: Settings, name: str) -> dict[str, np.ndarray]:
+    """The cached predictions of one model, checked against the current settings and split."""
+    path = predictions_path(settings, name)
+    if not path.exists():
+        raise MissingArtifactError(f"Predictions of '{name}' not found at {path}. "
+                                   f"Run {made_by(name)} first (settings: {settings.run_name}).")
+    with np.load(path, allow_pickle=False) as archive:
+        cached = {key: archive[key] for key in archive.files}
+    check_provenance(json.loads(str(cached.pop("provenance", "{}"))), settings, path, name)
+    return cached
+
+
+# --------------------------------------------------------------------------- the validation choice
+def save_selection(settings: Settings, member: str, ensemble: str, scores: dict[str, dict],
+                   criterion: str, **details) -> dict:
+    """Record, before the test split is opened, which member and which ensemble notebook 06
+    compares, the criterion and every validation score they were chosen by, and what made
+    them (settings and split). ``details`` (e.g. the number of folds) are recorded too."""
+    choice = {"member": member, "ensemble": ensemble, "criterion": criterion, **details,
+              "validation_scores": scores, "provenance": provenance(settings)}
+    write_json(selection_path(settings), choice)
+    return choice
+
+
+def load_selection(settings: Settings) -> dict:
+    """The choice notebook 05 recorded, checked against the current settings and split."""
+    path = selection_path(settings)
+    if not path.exists():
+        raise MissingArtifactError(f"No record of the ensemble chosen on validation at {path}. "
+                                   f"Run 05_ensembles.ipynb first (settings: {settings.run_name}).")
+    choice = json.loads(path.read_text(encoding="utf-8"))
+    check_provenance(choice.pop("provenance", {}), settings, path, "validation_choice")
+    return choice
+
+
+def load_results(settings: Settings, notebook: str = "06_evaluation") -> dict:
+    """A results file written by ``notebook``, or a clear error naming the notebook to run."""
+    path = results_path(settings, notebook)
+    if not path.exists():
+        raise MissingArtifactError(f"{path.name} not found in {path.parent}. Run {notebook}.ipynb "
+                                   f"first (settings: {settings.run_name}).")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,266 @@
+"""Every sentence and table the notebooks print about their results, in one place apart from the
+metrics: the leaderboard, ``results.md``, the verdict on a paired difference, and the conclusions of
+notebooks 06, 07 and 08. Each sentence is computed from the numbers it is given, never typed in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers import artifacts
+from helpers.config import Settings
+
+
+LEADERBOARD_COLUMNS = (("accuracy", "accuracy", "{:.3f}"), ("macro_f1", "macro-F1", "{:.3f}"),
+                       ("nll", "log-loss", "{:.3f}"), ("brier", "Brier", "{:.3f}"),
+                       ("ece", "ECE", "{:.3f}"), ("temperature", "T", "{:.2f}"),
+                       ("nll_ts", "log-loss (T)", "{:.3f}"), ("ece_ts", "ECE (T)", "{:.3f}"),
+                       ("params", "parameters", "{:,}"), ("size_mb", "MB", "{:.1f}"),
+                       ("latency_ms_batch1", "ms/image (batch 1)", "{:.1f}"),
+                       ("latency_ms_batch32", "ms/image (batch 32)", "{:.2f}"))
+#: Below this mean total variation distance, an ensemble's probabilities are one member's.
+SAME_AS_MEMBER = 0.01
+
+
+def bullets(lines: list[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def caveats(settings: Settings) -> list[str]:
+    """What a reader must know before trusting the conclusions of this run's data."""
+    if settings.uses_demo_data:
+        return ["**These numbers test the code, not the method**: this run used the generated "
+                "stand-in images (coloured shapes) and members trained from random weights for a "
+                "couple of epochs. Run the `cpu` or `gpu` preset on the real data for findings."]
+    if settings.weights == "none":
+        return ["This run trained the members from random weights (`ENSEMBLE_WEIGHTS=none`): "
+                "the findings are about weaker members than the series is designed for."]
+    return []
+
+
+def leaderboard_markdown(models: dict[str, dict]) -> str:
+    """The leaderboard as a Markdown table, best accuracy first."""
+    columns = [c for c in LEADERBOARD_COLUMNS if any(c[0] in row for row in models.values())]
+    lines = ["| model | kind | " + " | ".join(title for _, title, _ in columns) + " |",
+             "|" + "---|" * (len(columns) + 2)]
+    for name, row in sorted(models.items(), key=lambda item: -item[1]["accuracy"]):
+        kind = "member" if name in artifacts.MEMBER_NAMES else "ensemble"
+        cells = [fmt.format(row[key]) if row.get(key) is not None else "n/a"
+                 for key, _, fmt in columns]
+        lines.append(f"| {name} | {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def verdict_on_difference(diff: float, ci95, what: str, lower_is_better: bool = False,
+                          subject: str = "the ensemble") -> str:
+    """One sentence on a paired difference (``subject`` minus the model it is compared with)
+    and its 95% interval: better or worse only when the interval excludes zero."""
+    low, high = ci95
+    better = (high < 0) if lower_is_better else (low > 0)
+    worse = (low > 0) if lower_is_better else (high < 0)
+    interval = f"95% interval [{low:+.3f}, {high:+.3f}]"
+    if better:
+        return f"In {what} {subject} is **better** by {abs(diff):.3f} ({interval}, excludes zero)."
+    if worse:
+        return f"In {what} {subject} is **worse** by {abs(diff):.3f} ({interval}, excludes zero)."
+    return f"In {what} the difference, {diff:+.3f}, cannot be told from zero ({interval})."
+
+
+def _lower_first(sentence: str) -> str:
+    return sentence[0].lower() + sentence[1:]
+
+
+# --------------------------------------------------------------------------- notebook 06
+def conclusions(results: dict) -> list[str]:
+    """Plain-language conclusions of notebook 06, derived from ``results.json``'s numbers."""
+    member, ensemble = results["best_member"], results["best_ensemble"]
+    comparison = results["ensemble_vs_best_member"]
+    rows = results["models"]
+    acc = {name: row["accuracy"] for name, row in rows.items()}
+    lines = [f"Chosen on validation data by log-loss, before the test split was opened: the "
+             f"member **{member}** (test accuracy {acc[member]:.3f}) and the ensemble "
+             f"**{ensemble}** ({acc[ensemble]:.3f}), compared on the same {results['test_size']} "
+             f"test images."]
+    closest = results.get("closest_member") or {}
+    same = closest.get("mean_total_variation", 1.0) < SAME_AS_MEMBER
+    if same:
+        lines.append(f"The ensemble's probabilities are those of **{closest['member']}** (mean "
+                     f"total variation distance {closest['mean_total_variation']:.4f}): its "
+                     f"combiner put almost all its weight on that member, so it is that member "
+                     f"at the cost of all three.")
+    lines.append(verdict_on_difference(comparison["accuracy_diff"], comparison["ci95"], "accuracy")
+                 + f" McNemar's p = {comparison['mcnemar_p']:.3g}.")
+    if "nll_ts_diff" in comparison:
+        lines.append(verdict_on_difference(comparison["nll_ts_diff"], comparison["nll_ts_ci95"],
+                                           "log-loss after temperature scaling",
+                                           lower_is_better=True)
+                     + f" Before scaling the log-losses were {rows[ensemble]['nll']:.3f} "
+                     f"(ensemble) and {rows[member]['nll']:.3f} (member); after it "
+                     f"{rows[ensemble]['nll_ts']:.3f} and {rows[member]['nll_ts']:.3f}, with "
+                     f"temperatures {rows[ensemble]['temperature']:.2f} and "
+                     f"{rows[member]['temperature']:.2f} fitted on validation predictions.")
+        gain_raw = rows[member]["nll"] - rows[ensemble]["nll"]
+        gain_ts = rows[member]["nll_ts"] - rows[ensemble]["nll_ts"]
+        if gain_raw > 0 and not same:
+            if gain_ts >= gain_raw:
+                meaning = ("calibrating both did not shrink it, so it is not just the member's "
+                           "over-confidence.")
+            elif gain_ts >= gain_raw / 2:
+                meaning = ("most of it survives calibration: the ensemble's probabilities carry "
+                           "more information.")
+            else:
+                meaning = ("most of it was the member's over-confidence, which one temperature "
+                           "fixes at no cost.")
+            lines.append(f"The ensemble's log-loss advantage over the member is {gain_raw:.3f} "
+                         f"before and {gain_ts:.3f} after temperature scaling: {meaning}")
+    leaders = results.get("test_leaders", {})
+    if leaders and (leaders["member"], leaders["ensemble"]) != (member, ensemble):
+        lines.append(f"On the test split itself the lowest log-loss belonged to "
+                     f"{leaders['member']} (member) and {leaders['ensemble']} (ensemble). Picking "
+                     f"them after seeing these scores would flatter them, so the comparison above "
+                     f"keeps to the choice made on validation.")
+    oracle = results["oracle_accuracy"]
+    line = (f"At least one member is right on {oracle:.1%} of the test images (oracle accuracy): "
+            f"an ensemble that always picks one member's predicted class cannot beat "
+            f"{oracle:.3f}.")
+    above = sorted(name for name, value in acc.items() if value > oracle)
+    if above:
+        line += (f" {', '.join(above)} did, by combining probabilities or features into answers "
+                 f"that no single member gave.")
+    lines.append(line)
+    latency = {name: row.get("latency_ms_batch32") for name, row in rows.items()}
+    if latency.get(ensemble) and latency.get(member):
+        lines.append(f"The ensemble costs {latency[ensemble] / latency[member]:.1f}x the latency "
+                     f"per image of {member} at batch size 32.")
+    return lines
+
+
+def results_markdown(results: dict) -> str:
+    settings = results["settings"]
+    head = (f"# Results ({results['preset']} preset)\n\n"
+            f"Test images: {results['test_size']}; image size {settings['image_size']}, "
+            f"weights {settings['weights']}, seed {settings['seed']}, "
+            f"data {settings['data_dir']}.\n\n")
+    return head + leaderboard_markdown(results["models"]) + "\n\n" + bullets(
+        conclusions(results)) + "\n"
+
+
+def write_results(settings: Settings, results: dict):
+    """Write ``results.json`` and ``results.md`` atomically into the run's folder."""
+    json_path = artifacts.write_json(artifacts.results_path(settings), results)
+    md_path = artifacts.write_text(json_path.with_suffix(".md"), results_markdown(results))
+    return json_path, md_path
+
+
+# --------------------------------------------------------------------------- notebook 07
+def mean_curves(results: dict, metrics=("accuracy", "ece")) -> dict[str, dict[str, list]]:
+    """Per model and metric: the clean value, then the mean over corruption types at each
+    severity (the layout of ``results_shift.json``)."""
+    curves = {}
+    for name, by_corruption in results["models"].items():
+        curves[name] = {m: [results["clean"][name][m]] + [
+            float(np.mean([by_corruption[c][str(s)][m] for c in results["corruptions"]]))
+            for s in results["severities"]] for m in metrics}
+    return curves
+
+
+def corruption_table(results: dict, corruption: str) -> str:
+    """Markdown: accuracy and calibrated log-loss of every model at each severity of one
+    corruption, beside its clean scores."""
+    severities = results["severities"]
+    header = ("| model | kind | clean accuracy | "
+              + " | ".join(f"accuracy s{s}" for s in severities)
+              + " | clean log-loss (T) | " + " | ".join(f"log-loss (T) s{s}" for s in severities)
+              + " |")
+    lines = [header, "|" + "---|" * (4 + 2 * len(severities))]
+    for name, by_corruption in results["models"].items():
+        cells = by_corruption[corruption]
+        clean = results["clean"][name]
+        kind = "member" if name in artifacts.MEMBER_NAMES else "ensemble"
+        lines.append(f"| {name} | {kind} | {clean['accuracy']:.3f} | "
+                     + " | ".join(f"{cells[str(s)]['accuracy']:.3f}" for s in severities)
+                     + f" | {clean['nll_ts']:.3f} | "
+                     + " | ".join(f"{cells[str(s)]['nll_ts']:.3f}" for s in severities) + " |")
+    return "\n".join(lines)
+
+
+def shift_conclusions(results: dict, comparison: dict[str, dict], ensemble: str,
+                      member: str) -> list[str]:
+    """Plain-language conclusions of notebook 07, derived from the numbers, including where they
+    disagree with what the literature leads one to expect."""
+    levels = ["clean", *map(str, results["severities"])]
+    worst = levels[-1]
+    curves = mean_curves(results, metrics=("accuracy", "ece", "nll_ts"))
+    lines = [f"Accuracy of the chosen member **{member}** falls from "
+             f"{curves[member]['accuracy'][0]:.3f} on clean images to "
+             f"{curves[member]['accuracy'][-1]:.3f} at severity {worst} (mean over corruption "
+             f"types); the chosen ensemble **{ensemble}** goes from "
+             f"{curves[ensemble]['accuracy'][0]:.3f} to {curves[ensemble]['accuracy'][-1]:.3f}."]
+    for level in ("clean", worst):
+        row = comparison[level]
+        where = ("On clean images" if level == "clean"
+                 else f"At severity {level}, pooled over corruption types")
+        accuracy = verdict_on_difference(row["accuracy_diff"], row["accuracy_ci95"], "accuracy")
+        log_loss = verdict_on_difference(row["nll_ts_diff"], row["nll_ts_ci95"],
+                                         "calibrated log-loss", lower_is_better=True)
+        lines.append(f"{where} ({row['images']} source images): {_lower_first(accuracy)} "
+                     f"{log_loss}")
+    gap_clean = comparison["clean"]["accuracy_diff"]
+    gap_worst = comparison[worst]["accuracy_diff"]
+    if gap_worst > gap_clean:
+        lines.append(f"The ensemble's accuracy advantage grows under shift ({gap_clean:+.3f} "
+                     f"clean, {gap_worst:+.3f} at severity {worst}), as Ovadia et al. (2019) "
+                     f"found on larger benchmarks.")
+    else:
+        lines.append(f"Here the ensemble's accuracy advantage does **not** grow under shift "
+                     f"({gap_clean:+.3f} clean, {gap_worst:+.3f} at severity {worst}), unlike "
+                     f"what Ovadia et al. (2019) found on larger benchmarks: with members this "
+                     f"small, this few images or random weights, the data can disagree with the "
+                     f"literature, and the intervals above say how firmly.")
+    ece_clean = np.mean([results["clean"][n]["ece"] for n in results["clean"]])
+    ece_worst = np.mean([curves[n]["ece"][-1] for n in curves])
+    if ece_worst > ece_clean:
+        lines.append(f"Calibration measured on clean data does not carry over: the mean ECE over "
+                     f"all models is {ece_clean:.3f} on clean images and {ece_worst:.3f} at "
+                     f"severity {worst}, although the temperatures were fitted on clean "
+                     f"validation images.")
+    else:
+        lines.append(f"The mean ECE over all models is {ece_clean:.3f} on clean images and "
+                     f"{ece_worst:.3f} at severity {worst}: on this run calibration did not get "
+                     f"worse under shift.")
+    return lines
+
+
+# --------------------------------------------------------------------------- notebook 08
+def distillation_conclusions(result: dict) -> list[str]:
+    """Plain-language conclusions from ``results_distillation.json``'s numbers: how much of the
+    teacher's advantage over the member the student kept, and at what cost."""
+    rows, diff = result["models"], result["student_vs_member"]
+    student, member, teacher = rows["student"], rows["member"], rows["teacher"]
+    lines = [f"Teacher **{result['teacher']}** (ensemble), member and student "
+             f"**{result['student_architecture']}**: test accuracy {teacher['accuracy']:.3f}, "
+             f"{member['accuracy']:.3f} and {student['accuracy']:.3f}; calibrated log-loss "
+             f"{teacher['nll_ts']:.3f}, {member['nll_ts']:.3f} and {student['nll_ts']:.3f}."]
+    for key, what, lower in (("accuracy", "accuracy", False),
+                             ("nll_ts", "calibrated log-loss", True)):
+        sentence = verdict_on_difference(diff[f"{key}_diff"], diff[f"{key}_ci95"], what,
+                                         lower_is_better=lower, subject="the student")
+        lines.append(f"Student against member: {_lower_first(sentence)}")
+    for metric, higher_is_better, label in (("accuracy", True, "accuracy"),
+                                            ("nll_ts", False, "calibrated log-loss")):
+        sign = 1 if higher_is_better else -1
+        gap = sign * (teacher[metric] - member[metric])
+        if gap > 0:
+            kept = sign * (student[metric] - member[metric]) / gap
+            lines.append(f"Of the teacher's advantage over the member in {label} ({gap:.3f}), "
+                         f"the student kept {kept:.0%}"
+                         + (" (more than all of it)." if kept > 1 else "."))
+        else:
+            lines.append(f"The teacher had no advantage over the member in {label} on these test "
+                         f"images, so there was none for the student to keep.")
+    if teacher.get("latency_ms_batch32") and student.get("latency_ms_batch32"):
+        ratio = teacher["latency_ms_batch32"] / student["latency_ms_batch32"]
+        lines.append(f"The student costs {student['latency_ms_batch32']:.2f} ms per image at batch "
+                     f"32, {ratio:.1f}x less than the teacher, with {student['params']:,} "
+                     f"parameters against {teacher['params']:,}.")
+    return lines

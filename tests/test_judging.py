@@ -1,0 +1,114 @@
+"""Notebook 06's lesson code (``helpers.lesson.judging``): temperature scaling, the calibration
+error, the paired bootstrap and McNemar's test."""
+
+import numpy as np
+import pytest
+
+from helpers import evaluation
+from helpers.lesson import judging
+from helpers.lesson.combiners import log_loss
+
+
+def softmax(logits):
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def sample(n=2000, k=8, sharpness=1.0, seed=0):
+    """Labels drawn from the model's own probabilities (a calibrated model), whose logits are
+    then multiplied by ``sharpness`` (above 1: over-confident)."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(scale=2.0, size=(n, k))
+    labels = np.array([rng.choice(k, p=p) for p in softmax(logits)])
+    return labels, softmax(logits * sharpness)
+
+
+def test_a_calibrated_model_gets_a_temperature_near_one():
+    labels, probs = sample(sharpness=1.0)
+    assert abs(judging.fit_temperature(labels, probs) - 1.0) < 0.1
+
+
+def test_an_over_confident_model_is_softened_and_its_log_loss_falls():
+    labels, probs = sample(sharpness=3.0)
+    temperature = judging.fit_temperature(labels, probs)
+    assert 2.5 < temperature < 3.5  # undoes the sharpening
+    scaled = judging.apply_temperature(probs, temperature)
+    assert log_loss(labels, scaled) < log_loss(labels, probs) - 0.1
+    assert judging.expected_calibration_error(labels, scaled) < judging.expected_calibration_error(labels, probs)
+
+
+def test_temperature_scaling_never_changes_the_predicted_class():
+    labels, probs = sample(n=500, sharpness=2.0, seed=1)
+    for temperature in (0.2, 0.7, 1.0, 3.0, 15.0):
+        scaled = judging.apply_temperature(probs, temperature)
+        assert np.array_equal(scaled.argmax(1), probs.argmax(1))
+        np.testing.assert_allclose(scaled.sum(1), 1.0, atol=1e-5)
+
+
+def test_scores_add_the_calibrated_columns():
+    labels, probs = sample(n=300, sharpness=2.0)
+    row = evaluation.scores(labels, probs, temperature=2.0)
+    assert row["temperature"] == 2.0 and row["nll_ts"] < row["nll"]
+    assert row["accuracy"] == evaluation.scores(labels, judging.apply_temperature(probs, 2.0))["accuracy"]
+    assert "nll_ts" not in evaluation.scores(labels, probs)
+
+
+def test_mismatched_labels_are_a_clear_error():
+    with pytest.raises(ValueError, match="one label per prediction"):
+        judging.fit_temperature(np.zeros(3, int), np.full((4, 2), 0.5))
+
+
+def test_paired_log_loss_difference_by_hand():
+    labels = np.array([0, 1, 0, 1])
+    a = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.5, 0.5]])
+    b = np.full((4, 2), 0.5)
+    diff, (low, high) = evaluation.paired_log_loss(labels, a, b)
+    expected = np.mean(-np.log([0.9, 0.8, 0.6, 0.5])) - np.log(2)
+    assert diff == pytest.approx(expected) and low <= diff <= high
+
+
+def test_ece_is_zero_for_a_perfectly_calibrated_toy_case():
+    # 10 predictions at confidence 0.8 of which 8 are right, 10 at 0.6 of which 6 are right
+    labels = np.zeros(20, int)
+    probs = np.zeros((20, 2))
+    probs[:10] = [0.8, 0.2]
+    probs[10:] = [0.6, 0.4]
+    labels[[8, 9]] = 1
+    labels[[16, 17, 18, 19]] = 1
+    assert judging.expected_calibration_error(labels, probs) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ece_of_an_overconfident_model_by_hand():
+    labels = np.array([0, 1, 0, 1])
+    probs = np.tile([0.9, 0.1], (4, 1))  # always 90% sure of class 0, right half the time
+    assert judging.expected_calibration_error(labels, probs) == pytest.approx(0.4)
+
+
+def test_confidence_bins_hold_every_image_once():
+    labels = np.array([0, 1, 0, 1, 1])
+    probs = np.array([[0.95, 0.05], [0.55, 0.45], [0.7, 0.3], [0.3, 0.7], [0.5, 0.5]])
+    rows = judging.confidence_bins(labels, probs, bins=10)
+    assert rows[:, 2].sum() == pytest.approx(1.0) and len(rows) == 3  # 0.5 and 0.55 share a bin
+    assert rows[-1].tolist() == pytest.approx([0.95, 1.0, 0.2])
+
+
+def test_mcnemar_by_hand():
+    labels = np.zeros(12, int)
+    a = np.tile([1.0, 0.0], (12, 1))
+    b = a.copy()
+    b[:6] = [0.0, 1.0]  # B is wrong on 6 images that A gets right
+    result = judging.mcnemar(labels, a, b)
+    assert (result["only_a_right"], result["only_b_right"]) == (6, 0)
+    assert result["p_value"] == pytest.approx(2 * 0.5 ** 6)
+    assert judging.mcnemar(labels, a, a)["p_value"] == 1.0
+
+
+def test_paired_bootstrap_interval_contains_the_difference():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 200)
+    a = np.eye(2)[np.where(rng.random(200) < 0.9, labels, 1 - labels)]
+    b = np.eye(2)[np.where(rng.random(200) < 0.7, labels, 1 - labels)]
+    diff, (low, high) = evaluation.paired_accuracy(labels, a, b)
+    assert low < diff < high and low > 0
+    same, interval = judging.paired_difference(np.ones(5), np.ones(5))
+    assert same == 0.0 and interval == (0.0, 0.0)  # all differences equal: no spread
