@@ -16,11 +16,12 @@ import argparse
 import json
 from pathlib import Path
 
-import members
 import numpy as np
+import stand_ins
 import tensorflow as tf
 
-from helpers import config, ensembles, evaluation, models
+from helpers import artifacts, config, ensembles, evaluation
+from helpers.lesson import combiners
 
 
 GOAL_RATIO = 20
@@ -33,19 +34,19 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=config.PRESETS["cpu"]["image_size"])
     args = parser.parse_args()
 
-    settings = members.settings_for("cpu", args.image_size)
+    settings = stand_ins.settings_for("cpu", args.image_size)
     tf.keras.utils.set_random_seed(0)
-    member_models = [members.build(name, settings) for name in models.MEMBER_NAMES]
-    images, labels = members.random_images(args.images, args.image_size)
+    member_models = [stand_ins.build(name, settings) for name in artifacts.MEMBER_NAMES]
+    images, labels = stand_ins.random_images(args.images, args.image_size)
     val = tf.data.Dataset.from_tensor_slices((images, labels)).batch(32).cache()
     outputs = [evaluation.predict(m, val) for m in member_models]
-    features = [evaluation.predict(ensembles.penultimate_features(m), val) for m in member_models]
+    features = [evaluation.predict(combiners.penultimate_features(m), val) for m in member_models]
     n, k = len(member_models), 8
     builders = {
-        "concatenation": (lambda: ensembles.concatenation_combiner(n, k), outputs),
-        "average_dense": (lambda: ensembles.average_dense_combiner(n, k), outputs),
-        "weighted_average": (lambda: ensembles.weighted_average_combiner(k), outputs),
-        "feature_concatenation": (lambda: ensembles.feature_concatenation_combiner(
+        "concatenation": (lambda: combiners.concatenation_combiner(n, k), outputs),
+        "average_dense": (lambda: combiners.average_dense_combiner(n, k), outputs),
+        "weighted_average": (lambda: combiners.weighted_average_combiner(n, k), outputs),
+        "feature_concatenation": (lambda: combiners.feature_concatenation_combiner(
             [f.shape[1] for f in features], k), features),
     }
     rows = {}
@@ -53,7 +54,7 @@ def main() -> None:
         combiner = build()
         full = ensembles.build_ensemble(name, member_models, combiner, settings)
         same = np.allclose(evaluation.inference_function(full)(images[:32]),
-                           ensembles.combine(combiner, [c[:32] for c in cached_inputs]), atol=1e-5)
+                           combiners.combine(combiner, [c[:32] for c in cached_inputs]), atol=1e-5)
         full.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         end_to_end = ensembles.epoch_seconds(full, val)
         combiner.compile(optimizer="adam", loss="sparse_categorical_crossentropy")

@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 import keras
-import members
 import numpy as np
+import stand_ins
 
-from helpers import config, ensembles, evaluation, models
+from helpers import artifacts, config, ensembles, evaluation
+from helpers.lesson import combiners
 
 
 GOAL_OVERHEAD = 0.10
@@ -29,16 +30,16 @@ GOAL_OVERHEAD = 0.10
 def build_ensembles(member_models: list, settings) -> dict[str, keras.Model]:
     """Every ensemble of notebook 05, with untrained combiners (the cost is the same)."""
     n, k = len(member_models), 8
-    feature_sizes = [ensembles.penultimate_features(m).output.shape[-1] for m in member_models]
-    combiners = {
-        "average": ensembles.average_combiner(n, k),
-        "concatenation": ensembles.concatenation_combiner(n, k),
-        "weighted_average": ensembles.weighted_average_combiner(k),
-        "average_dense": ensembles.average_dense_combiner(n, k),
-        "feature_concatenation": ensembles.feature_concatenation_combiner(feature_sizes, k),
+    feature_sizes = [combiners.penultimate_features(m).output.shape[-1] for m in member_models]
+    heads = {
+        "average": combiners.average_combiner(n, k),
+        "concatenation": combiners.concatenation_combiner(n, k),
+        "weighted_average": combiners.weighted_average_combiner(n, k),
+        "average_dense": combiners.average_dense_combiner(n, k),
+        "feature_concatenation": combiners.feature_concatenation_combiner(feature_sizes, k),
     }
     return {name: ensembles.build_ensemble(name, member_models, combiner, settings)
-            for name, combiner in combiners.items()}
+            for name, combiner in heads.items()}
 
 
 def interleaved_latency(all_models: dict[str, keras.Model], image_size: int, repeats: int,
@@ -72,14 +73,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
 
-    settings = members.settings_for("cpu", args.image_size)
+    settings = stand_ins.settings_for("cpu", args.image_size)
     keras.utils.set_random_seed(0)
-    member_models = [members.build(name, settings) for name in models.MEMBER_NAMES]
+    member_models = [stand_ins.build(name, settings) for name in artifacts.MEMBER_NAMES]
     all_models = {m.name: m for m in member_models} | build_ensembles(member_models, settings)
     rows = interleaved_latency(all_models, args.image_size, args.repeats)
-    summed = {b: sum(rows[m][f"latency_ms_batch{b}"] for m in models.MEMBER_NAMES) for b in (1, 32)}
+    summed = {b: sum(rows[m][f"latency_ms_batch{b}"] for m in artifacts.MEMBER_NAMES) for b in (1, 32)}
     for name in all_models:
-        if name not in models.MEMBER_NAMES:
+        if name not in artifacts.MEMBER_NAMES:
             for b in (1, 32):
                 rows[name][f"overhead_batch{b}"] = rows[name][f"latency_ms_batch{b}"] / summed[b] - 1
 

@@ -26,9 +26,10 @@ import json
 import time
 from pathlib import Path
 
-import members
+import stand_ins
 
-from helpers import config, corruptions, ensembles, evaluation
+from helpers import artifacts, config
+from helpers.lesson import corruptions
 
 
 #: Images per class in the Natural Images dataset (6,899 in all), as published on Kaggle.
@@ -36,7 +37,7 @@ REAL_CLASS_COUNTS = {"airplane": 727, "car": 968, "cat": 885, "dog": 702, "flowe
                      "fruit": 1000, "motorbike": 788, "person": 986}
 GOAL_MINUTES = 45
 #: Calls notebook 06 makes per model and batch size to time it, warm-up included.
-LATENCY_CALLS = sum(evaluation.latency_timing("cpu").values())
+LATENCY_CALLS = 1 + config.PRESETS["cpu"]["latency_calls"]  # one warm-up call, then the timed
 
 
 def split_sizes(max_per_class: int | None, val_fraction=0.15, test_fraction=0.15) -> dict[str, int]:
@@ -70,15 +71,15 @@ def throughput(name: str, image_size: int, n_images: int, batch_size: int,
     import keras
     import tensorflow as tf
 
-    settings = members.settings_for("cpu", image_size)
+    settings = stand_ins.settings_for("cpu", image_size)
     keras.utils.set_random_seed(0)
-    model = members.build(name, settings)
+    model = stand_ins.build(name, settings)
     if whole:
         for layer in model.get_layer(f"{name}_backbone").layers:  # each layer was frozen one by one
             layer.trainable = True
         model.compile(optimizer=model.optimizer.__class__.from_config(model.optimizer.get_config()),
                       loss="sparse_categorical_crossentropy")
-    images, labels = members.random_images(n_images, image_size)
+    images, labels = stand_ins.random_images(n_images, image_size)
     pipeline = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size).cache()
 
     def train():
@@ -107,9 +108,9 @@ def projected_minutes(speeds: dict[str, dict], sizes: dict[str, int], epochs: in
     all_members = sum(1 / s["predict_images_per_s"] for s in speeds.values())  # seconds per image
     seconds += (3 * sizes["val"] + sizes["test"]) * all_members  # notebooks 05 and 06
     # notebook 06's latency: every member and ensemble, at batch sizes 1 and 32, warm-up included
-    seconds += LATENCY_CALLS * (1 + 32) * (1 + len(ensembles.ALL_ENSEMBLE_NAMES)) * all_members
+    seconds += LATENCY_CALLS * (1 + 32) * (1 + len(artifacts.ALL_ENSEMBLE_NAMES)) * all_members
     # notebook 07: every member over the clean subset and each corrupted copy of it
-    copies = 1 + len(corruptions.NAMES) * len(corruptions.SEVERITIES)
+    copies = 1 + len(corruptions.CORRUPTIONS) * len(corruptions.SEVERITIES)
     seconds += copies * min(shift_images or sizes["test"], sizes["test"]) * all_members
     # notebook 08: teacher targets, the student's training, the teacher on the test split, latency
     student = speeds[STUDENT]

@@ -21,21 +21,24 @@ PRESET_NAMES = ("smoke", "cpu", "gpu")
 #: tests the preset's name). ``data_dir=None`` means "the generated stand-in dataset".
 #: - ``corruptions``: the corruption types notebook 07 applies (None: all of them);
 #: - ``latency_calls``: timed calls per model and batch size after one warm-up call (notebooks 06
-#:   and 08); in ``smoke`` one call, which only checks the plumbing.
+#:   and 08); in ``smoke`` one call, which only checks the plumbing;
+#: - ``views``: augmented views stored per training image for the layers trained on a frozen
+#:   backbone's output (notebooks 03 and 04; chosen by ``benchmarks/stored_views.py``).
 PRESETS: dict[str, dict] = {
     "smoke": {"image_size": 48, "epochs": 2, "weights": "none", "batch_size": 32,
               "max_per_class": None, "demo_data": True, "shift_images": None,
-              "corruptions": ("gaussian_noise", "gaussian_blur"), "latency_calls": 1},
+              "corruptions": ("gaussian_noise", "gaussian_blur"), "latency_calls": 1,
+              "views": 2},
     # 100 images per class and 10 epochs keep all eight notebooks within 45 minutes on a 2-core
     # machine without AVX-512, where VGG16 trains at about 6 images/s at 128 px
     # (benchmarks/training_cost.py); ENSEMBLE_MAX_PER_CLASS=none uses all 6,899 images.
     # Notebook 07 corrupts 64 of the 120 test images (18 corrupted copies) for the same budget.
     "cpu": {"image_size": 128, "epochs": 10, "weights": "imagenet", "batch_size": 32,
             "max_per_class": 100, "demo_data": False, "shift_images": 64,
-            "corruptions": None, "latency_calls": 5},
+            "corruptions": None, "latency_calls": 5, "views": 4},
     "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,
             "max_per_class": None, "demo_data": False, "shift_images": None,
-            "corruptions": None, "latency_calls": 5},
+            "corruptions": None, "latency_calls": 5, "views": 4},
 }
 
 #: The environment variables, one per setting.
@@ -79,6 +82,7 @@ class Settings:
     shift_images: int | None = None  # test images per corrupted copy in notebook 07 (None: all)
     corruptions: tuple[str, ...] | None = None  # corruption types of notebook 07 (None: all)
     latency_calls: int = 5  # timed inference calls per model and batch size (06, 08)
+    views: int = 4  # stored augmented views per training image (03, 04)
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     overrides: tuple[str, ...] = field(default=(), compare=False)
@@ -143,7 +147,7 @@ class Settings:
                      else str(self.data_dir)))
         rows += [(name, getattr(self, name)) for name in
                  ("image_size", "epochs", "batch_size", "weights", "max_per_class", "seed",
-                  "shift_images")]
+                  "shift_images", "views")]
         rows.append(("artifacts", str(self.run_dir)))
         width = max(len(k) for k, _ in rows)
         lines = [f"{k:<{width}} : {v}" + ("   (from environment)" if k in self.overrides else "")
@@ -238,6 +242,7 @@ def load(env: dict | None = None) -> Settings:
                       if "shift_images" in given else defaults["shift_images"]),
         corruptions=defaults["corruptions"],
         latency_calls=defaults["latency_calls"],
+        views=defaults["views"],
         overrides=tuple(sorted(given)),
     )
 

@@ -384,10 +384,12 @@ def array_dataset(inputs: list[np.ndarray], labels: np.ndarray, batch_size: int 
     import tensorflow as tf
 
     features = inputs[0] if len(inputs) == 1 else tuple(inputs)
-    pipeline = tf.data.Dataset.from_tensor_slices((features, np.asarray(labels))).cache()
+    pipeline = tf.data.Dataset.from_tensor_slices((features, np.asarray(labels)))
     if shuffle_seed is not None:
         pipeline = pipeline.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return pipeline.batch(batch_size)
+    # stored features may be float16 and views uint8 (less memory); the models take float32
+    return pipeline.batch(batch_size).map(
+        lambda x, y: (tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), x), y))
 
 
 @dataclass
@@ -398,6 +400,8 @@ class Data:
     train: object
     val: object
     test: object
+    image_size: int = 0
+    batch_size: int = 32
 
     @property
     def class_names(self) -> list[str]:
@@ -409,6 +413,13 @@ class Data:
     def files(self, split: str) -> list[Path]:
         return self.split.files(split)
 
+    def images(self, split: str) -> np.ndarray:
+        """Every image of a split as one uint8 array, in file order (for stored views and
+        features; the training pipeline itself is shuffled)."""
+        pipeline = make_dataset(self.files(split), self.labels(split), self.image_size,
+                                self.batch_size, training=False)
+        return np.concatenate([images.numpy() for images, _ in pipeline]).astype(np.uint8)
+
 
 def load_data(settings: Settings) -> Data:
     """The three pipelines of this run's fixed split (training shuffled, the others not)."""
@@ -419,7 +430,8 @@ def load_data(settings: Settings) -> Data:
                             settings.batch_size, training=training, seed=settings.seed)
 
     return Data(split=split, train=pipeline("train", True), val=pipeline("val", False),
-                test=pipeline("test", False))
+                test=pipeline("test", False), image_size=settings.image_size,
+                batch_size=settings.batch_size)
 
 
 def augmentation(seed: int | None = None):
@@ -436,6 +448,24 @@ def augmentation(seed: int | None = None):
         keras.layers.RandomTranslation(0.2, 0.2, fill_mode="reflect", seed=seed),
         keras.layers.RandomFlip("horizontal", seed=seed),
     ], name="augmentation")
+
+
+def augmented_views(images: np.ndarray, views: int, seed: int = 0,
+                    batch_size: int = 64) -> np.ndarray:
+    """``views`` augmented copies of every image, made once with the series' augmentation
+    (``views * n`` images, view by view: rows ``v * n + i`` are view ``v`` of image ``i``),
+    as uint8 0-255 RGB. Training on stored views instead of augmenting inside the model lets
+    anything computed from an image (a frozen backbone's output, a teacher's target) be
+    computed once per view instead of once per epoch."""
+    layer = augmentation(seed=seed)
+    out = np.empty((views * len(images), *images.shape[1:]), dtype=np.uint8)
+    for v in range(views):
+        for start in range(0, len(images), batch_size):
+            batch = np.asarray(images[start:start + batch_size], dtype="float32")
+            view = np.asarray(layer(batch, training=True))
+            out[v * len(images) + start: v * len(images) + start + len(batch)] = np.clip(
+                np.round(view), 0, 255)
+    return out
 
 
 def image_sizes(files: list[Path]) -> np.ndarray:

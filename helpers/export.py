@@ -40,6 +40,10 @@ class Lesson:
 
 
 LESSONS = (
+    Lesson("features", "03_vgg16",
+           "A frozen backbone's output computed once per stored view, and the member put back "
+           "together, of notebook 03.",
+           "import keras\nimport numpy as np\n\nfrom helpers import data, models\n"),
     Lesson("combiners", "05_ensembles",
            "Log-loss, the combiners, the weighted-average layer, cross-fitting and the simplex "
            "weights of notebook 05.",

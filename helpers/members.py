@@ -11,6 +11,8 @@ build exactly what this module builds, so the two cannot drift apart.
 from helpers import config, data, models  # noqa: I001
 import keras
 
+from helpers.lesson import features
+
 #: Trainable layers left at the end of each pre-trained backbone (notebooks 03 and 04).
 UNFROZEN = {"vgg16": 3, "mobilenet": 5}
 #: Backbones trained whole when there are no ImageNet weights (notebooks 03 and 04 say why).
@@ -37,32 +39,45 @@ def optimizer(name: str, settings: config.Settings,
     return keras.optimizers.SGD(learning_rate=1e-3, momentum=0.9)
 
 
-def prepared_backbone(name: str, settings: config.Settings, train_data=None,
-                      as_with_imagenet: bool = False) -> tuple[keras.Model, bool | None]:
-    """The backbone ready for training and the ``training`` argument to call it with.
-
-    With ImageNet weights (or ``as_with_imagenet``, for timing random weights like them): all but
-    the last layers frozen, called with ``training=False`` so BatchNormalization keeps the
-    pre-trained statistics. Without weights, MobileNet is trained whole and its
-    BatchNormalization learns (``training=None``), after its statistics are estimated on
-    ``train_data`` when given; VGG16 keeps its frozen random convolutions (measured: training
-    it whole costs about three times as much per image)."""
-    backbone = models.backbone(name, settings)
-    if not learns_from_scratch(name, settings, as_with_imagenet):
-        return models.freeze_all_but_last(backbone, UNFROZEN[name]), False
-    models.train_whole(backbone)
-    if train_data is not None:
-        models.estimate_batchnorm_statistics(backbone, name, train_data)
-    return backbone, None
+def is_frozen(name: str, settings: config.Settings, as_with_imagenet: bool = False) -> bool:
+    """True for a member whose backbone's lower layers are frozen (VGG16 always, MobileNet with
+    ImageNet weights): its top and head train on the frozen part's stored output."""
+    return name != "custom_cnn" and not learns_from_scratch(name, settings, as_with_imagenet)
 
 
 def build(name: str, settings: config.Settings, n_classes: int = 8, train_data=None,
-          as_with_imagenet: bool = False) -> keras.Model:
-    """``custom_cnn``, ``vgg16`` or ``mobilenet``, compiled as in its notebook."""
+          as_with_imagenet: bool = False, augment: bool = True) -> keras.Model:
+    """``custom_cnn``, ``vgg16`` or ``mobilenet`` as its notebook builds it.
+
+    A member trained whole (the custom CNN; MobileNet without ImageNet weights) is returned
+    compiled, raw images in, augmentation inside (left out with ``augment=False``, for training on
+    views made beforehand). A frozen member (``is_frozen``) is returned as notebooks 03 and 04
+    assemble it: augmentation, preprocessing, the frozen bottom (``frozen_bottom``) and the head
+    (``<name>_head``: the backbone's trainable top and the new layers), of which only the head is
+    compiled, because it is what trains, on the bottom's stored output."""
     if name not in NAMES:
         raise ValueError(f"Unknown member {name!r}; choose one of {', '.join(NAMES)}.")
+    if is_frozen(name, settings, as_with_imagenet):
+        backbone = models.freeze_all_but_last(models.backbone(name, settings), UNFROZEN[name])
+        bottom, top = features.split_at(backbone, UNFROZEN[name])
+        inputs = keras.Input(shape=bottom.output.shape[1:], name=f"{name}_features")
+        x = top(inputs, training=False)
+        if name == "vgg16":
+            x = keras.layers.Dropout(0.25)(x)
+            x = keras.layers.Flatten()(x)
+        else:
+            x = keras.layers.Dropout(0.5)(x)
+            x = keras.layers.Flatten()(x)
+            x = keras.layers.Dense(32, activation="relu")(x)
+            x = keras.layers.Dropout(0.5)(x)
+            x = keras.layers.Dense(16, activation="relu")(x)
+        outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
+        head = keras.Model(inputs, outputs, name=f"{name}_head")
+        head.compile(optimizer=optimizer(name, settings, as_with_imagenet),
+                     loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return features.assemble_member(bottom, head, name, settings, name)
     inputs = models.image_input(settings)
-    x = data.augmentation(seed=settings.seed)(inputs)
+    x = data.augmentation(seed=settings.seed)(inputs) if augment else inputs
     if name == "custom_cnn":
         x = keras.layers.Rescaling(1.0 / 255)(x)
         for filters in (32, 64, 128, 256):
@@ -73,20 +88,12 @@ def build(name: str, settings: config.Settings, n_classes: int = 8, train_data=N
         x = keras.layers.Dense(128, activation="relu")(x)
         x = keras.layers.Dense(64, activation="relu")(x)
     else:
-        backbone, training = prepared_backbone(name, settings, train_data, as_with_imagenet)
+        backbone = models.train_whole(models.backbone(name, settings))
+        if train_data is not None:
+            models.estimate_batchnorm_statistics(backbone, name, train_data)
         x = models.BackbonePreprocess(name)(x)
-        x = backbone(x, training=training)
-        if name == "vgg16":
-            x = keras.layers.Dropout(0.25)(x)
-            x = keras.layers.Flatten()(x)
-        elif learns_from_scratch(name, settings, as_with_imagenet):
-            x = keras.layers.GlobalAveragePooling2D()(x)
-        else:
-            x = keras.layers.Dropout(0.5)(x)
-            x = keras.layers.Flatten()(x)
-            x = keras.layers.Dense(32, activation="relu")(x)
-            x = keras.layers.Dropout(0.5)(x)
-            x = keras.layers.Dense(16, activation="relu")(x)
+        x = backbone(x, training=None)
+        x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
     model = keras.Model(inputs, outputs, name=name)
     model.compile(optimizer=optimizer(name, settings, as_with_imagenet),
@@ -94,9 +101,20 @@ def build(name: str, settings: config.Settings, n_classes: int = 8, train_data=N
     return model
 
 
+def frozen_bottom(member: keras.Model) -> keras.Model:
+    """The frozen bottom of a frozen member (``features.split_at`` names it after its backbone)."""
+    return member.get_layer(f"{member.name}_backbone_bottom")
+
+
+def trained_part(member: keras.Model) -> keras.Model:
+    """What trains: the head of a frozen member, else the member itself."""
+    names = [layer.name for layer in member.layers]
+    return member.get_layer(f"{member.name}_head") if f"{member.name}_head" in names else member
+
+
 def architecture(model: keras.Model) -> list[tuple]:
     """What makes two members the same: every layer's type, trainability and size, nested
-    models expanded, and the optimizer's class and settings."""
+    models expanded, and the optimizer's class and settings of the part that trains."""
     rows = []
 
     def walk(layer):
@@ -108,6 +126,7 @@ def architecture(model: keras.Model) -> list[tuple]:
                      getattr(layer, "momentum", None)))
 
     walk(model)
-    opt = model.optimizer.get_config() if model.optimizer else {}
-    rows.append((type(model.optimizer).__name__, opt.get("learning_rate"), opt.get("momentum")))
+    trained = trained_part(model)
+    opt = trained.optimizer.get_config() if trained.optimizer else {}
+    rows.append((type(trained.optimizer).__name__, opt.get("learning_rate"), opt.get("momentum")))
     return rows

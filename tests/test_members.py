@@ -4,21 +4,56 @@ are run here and compared layer by layer, with and without ImageNet weights."""
 import json
 
 import keras
+import numpy as np
 import pytest
 
 from helpers import artifacts, callbacks, config, data, evaluation, members, models, plotting
 from helpers.config import project_root
+from helpers.lesson import features
 from tests.conftest import with_settings
 
 
 NOTEBOOKS = {"custom_cnn": "02_custom_cnn", "vgg16": "03_vgg16", "mobilenet": "04_mobilenet"}
 
 
-def build_cells(notebook: str) -> list[str]:
-    """The notebook's code cells that prepare the backbone and build and compile the model."""
+def cells_by_id(notebook: str) -> dict[str, str]:
     cells = json.loads((project_root() / "notebooks" / f"{notebook}.ipynb").read_text())["cells"]
-    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-    return [s for s in sources if "get_strategy().scope()" in s or s.startswith("if settings.weights")]
+    return {c["id"]: "".join(c["source"]) for c in cells if c["cell_type"] == "code"}
+
+
+def fake_features(namespace):
+    """What the notebooks' feature cells give the head cell: only the stored tensors' shape."""
+    shape = namespace["bottom"].output.shape[1:]
+    namespace["features"] = {"train": np.zeros((1, *shape), "float16")}
+
+
+def notebook_member(name: str, settings, ds) -> keras.Model:
+    """The member built by its notebook's own cells (data-heavy cells replaced by their shapes)."""
+    cells = cells_by_id(NOTEBOOKS[name])
+    ns = {"settings": settings, "ds": ds, "keras": keras, "np": np, "config": config, "data": data,
+          "models": models, "callbacks": callbacks, "evaluation": evaluation,
+          "plotting": plotting, "artifacts": artifacts, "split_at": features.split_at,
+          "feature_extractor": features.feature_extractor,
+          "assemble_member": features.assemble_member}
+    if name == "custom_cnn":
+        exec(cells["c5c02a8c"], ns)
+        return ns["model"]
+    if name == "vgg16":
+        for cell in ("80e3e1f8", "split-show"):
+            exec(cells[cell], ns)
+        fake_features(ns)
+        exec(cells["6f254c72"], ns)
+        return features.assemble_member(ns["bottom"], ns["head"], "vgg16", settings, "vgg16")
+    exec(cells["8a870ed0"], ns)
+    if ns["FROZEN"]:
+        ns["bottom"], ns["top"] = features.split_at(ns["backbone"], ns["TRAINABLE_LAYERS"])
+        fake_features(ns)
+    exec(cells["calib-code"], ns)
+    exec(cells["21e00e2e"], ns)
+    if ns["FROZEN"]:
+        return features.assemble_member(ns["bottom"], ns["model"], "mobilenet", settings,
+                                        "mobilenet")
+    return ns["model"]
 
 
 @pytest.fixture(scope="module")
@@ -36,29 +71,46 @@ def test_members_module_builds_what_the_notebook_builds(name, weights, smoke, mo
         random = with_settings(settings, weights="none")
         original = models.backbone
         monkeypatch.setattr(models, "backbone", lambda n, s: original(n, random))
-    namespace = {"settings": settings, "ds": ds, "keras": keras, "config": config, "data": data,
-                 "models": models, "callbacks": callbacks, "evaluation": evaluation,
-                 "plotting": plotting, "artifacts": artifacts}
-    cells = build_cells(NOTEBOOKS[name])
-    assert cells, f"no model-building cells found in {NOTEBOOKS[name]}"
-    for source in cells:
-        exec(source, namespace)
-    from_notebook = members.architecture(namespace["model"])
-    from_helpers = members.architecture(members.build(name, settings, len(ds.class_names), train_data=ds.train))
-    assert from_notebook == from_helpers
+    from_notebook = members.architecture(notebook_member(name, settings, ds))
+    built = members.build(name, settings, len(ds.class_names), train_data=ds.train)
+    assert from_notebook == members.architecture(built)
 
 
-def test_without_weights_mobilenet_learns_whole_and_vgg16_keeps_its_frozen_layers(smoke):
+def test_frozen_members_are_one_model_from_pixels_with_a_trained_head(smoke):
+    settings, _ = smoke
+    vgg = members.build("vgg16", settings)
+    assert members.is_frozen("vgg16", settings) and not members.is_frozen("mobilenet", settings)
+    assert vgg.input_shape == (None, *settings.image_shape)
+    head = members.trained_part(vgg)
+    assert head.name == "vgg16_head" and head.optimizer is not None
+    assert not members.frozen_bottom(vgg).trainable_weights
+    # the head's top: VGG16's last two convolutions (and the pooling, which has no weights)
+    top = head.get_layer("vgg16_backbone_top")
+    assert [layer.name for layer in top.layers[1:]] == ["block5_conv2", "block5_conv3", "block5_pool"]
+
+
+def test_a_member_assembled_from_its_parts_equals_its_head_on_the_stored_features(smoke):
     settings, ds = smoke
-    mobilenet, mobilenet_training = members.prepared_backbone("mobilenet", settings, ds.train)
-    assert all(layer.trainable for layer in mobilenet.layers) and mobilenet_training is None
-    assert {layer.momentum for layer in mobilenet.layers
+    vgg = members.build("vgg16", settings)
+    extractor = features.feature_extractor(members.frozen_bottom(vgg), "vgg16", settings)
+    images = ds.images("val")[:6]
+    stored = features.stored_features(extractor, images)
+    assert stored.dtype == np.float16
+    head = members.trained_part(vgg)
+    np.testing.assert_allclose(evaluation.predict(vgg, images), head.predict(
+        stored.astype("float32"), verbose=0), atol=2e-3)
+
+
+def test_without_weights_mobilenet_learns_whole(smoke):
+    settings, ds = smoke
+    mobilenet = members.build("mobilenet", settings, train_data=ds.train)
+    backbone = mobilenet.get_layer("mobilenet_backbone")
+    assert all(layer.trainable for layer in backbone.layers)
+    assert {layer.momentum for layer in backbone.layers
             if isinstance(layer, keras.layers.BatchNormalization)} == {0.9}
-    vgg, vgg_training = members.prepared_backbone("vgg16", settings)
-    assert [layer.trainable for layer in vgg.layers[-4:]] == [False, True, True, True] and vgg_training is False
-    # timed like ImageNet weights (the benchmarks): MobileNet frozen but for its last five layers
-    timed, timed_training = members.prepared_backbone("mobilenet", settings, as_with_imagenet=True)
-    assert sum(layer.trainable for layer in timed.layers) == 5 and timed_training is False
+    timed = members.build("mobilenet", settings, as_with_imagenet=True)  # like ImageNet weights
+    top = members.trained_part(timed).get_layer("mobilenet_backbone_top")
+    assert sum(layer.trainable for layer in top.layers[1:]) == 5  # after its input layer
 
 
 def test_train_whole_undoes_freezing_layer_by_layer(smoke):

@@ -1,13 +1,15 @@
-"""The three members as notebooks 02-04 build them, for the benchmarks: ``helpers.members``
-(checked against the notebooks by ``tests/test_members.py``), with random weights frozen as
-the ImageNet weights would be, so the compute is the ``cpu`` preset's without a download."""
+"""Stand-ins the benchmarks time instead of what cannot be downloaded here: the three members as
+notebooks 02-04 build them (``helpers.members``, checked against the notebooks by
+``tests/test_members.py``) with random weights frozen as the ImageNet weights would be, so the
+compute is the ``cpu`` preset's; random images; and a preset's settings with random weights."""
 
 # helpers first: importing it quiets TensorFlow's C++ start-up messages.
 from helpers import config, members  # noqa: I001
 
 
 def build(name: str, settings: config.Settings, n_classes: int = 8):
-    """``custom_cnn``, ``vgg16`` or ``mobilenet``, compiled as in its notebook with ImageNet weights."""
+    """``custom_cnn``, ``vgg16`` or ``mobilenet``, compiled as in its notebook with ImageNet
+    weights."""
     return members.build(name, settings, n_classes, as_with_imagenet=True)
 
 

@@ -1,0 +1,109 @@
+"""How many stored views? Augmentation inside the model against K augmented views stored once.
+
+VGG16's frozen part is most of the series' training time when augmentation runs inside the model:
+every epoch pushes every training image through it again. Notebook 03 instead runs it once per
+stored view (``helpers.lesson.features``). This script trains the same VGG16 member both ways on
+the same data and seeds, and reports validation accuracy and log-loss (validation data only) and
+the seconds each way takes, so that the ``views`` setting of the presets is chosen by measurement::
+
+    python benchmarks/stored_views.py --data-dir ../shared/data/natural_images_30px_sample
+
+Random weights stand in for ImageNet weights (offline); the layers frozen, and so the compute, are
+those of the ``cpu`` preset. Writes ``benchmarks/results/stored_views.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from helpers import config, data, evaluation, members
+from helpers.lesson import features
+from helpers.lesson.combiners import log_loss
+
+
+def training_callbacks():
+    """The members' learning-rate schedule and early stopping (``callbacks.standard``), without
+    their file writers."""
+    return [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", patience=3, factor=0.2,
+                                              min_lr=1e-6),
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=5,
+                                          restore_best_weights=True)]
+
+
+def inside(settings, ds, seed: int) -> tuple[np.ndarray, float]:
+    """Augmentation inside the model: the whole member fits on the image pipelines."""
+    config.set_seed(seed)
+    member = members.build("vgg16", settings, as_with_imagenet=True)
+    member.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9),
+                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    member.fit(ds.train, validation_data=ds.val, epochs=settings.epochs, verbose=0,
+               callbacks=training_callbacks())
+    return evaluation.predict(member, ds.val), time.perf_counter() - start
+
+
+def stored(settings, ds, views: int, seed: int) -> tuple[np.ndarray, float]:
+    """``views`` stored views: the frozen bottom runs once per view, the head fits on its output."""
+    config.set_seed(seed)
+    member = members.build("vgg16", settings, as_with_imagenet=True)
+    head = members.trained_part(member)
+    start = time.perf_counter()
+    extractor = features.feature_extractor(members.frozen_bottom(member), "vgg16", settings)
+    made = data.augmented_views(ds.images("train"), views, seed=seed)
+    train = data.array_dataset([features.stored_features(extractor, made)],
+                               np.tile(ds.labels("train"), views), settings.batch_size,
+                               shuffle_seed=seed)
+    val = data.array_dataset([features.stored_features(extractor, ds.images("val"))],
+                             ds.labels("val"), settings.batch_size)
+    head.fit(train, validation_data=val, epochs=settings.epochs, verbose=0,
+             callbacks=training_callbacks())
+    return evaluation.predict(member, ds.val), time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--image-size", type=int, default=config.PRESETS["cpu"]["image_size"])
+    parser.add_argument("--views", default="1,2,4,8")
+    parser.add_argument("--seeds", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as artifacts:
+        settings = config.load({"ENSEMBLE_PRESET": "cpu", "ENSEMBLE_WEIGHTS": "none",
+                                "ENSEMBLE_DATA_DIR": str(args.data_dir.resolve()),
+                                "ENSEMBLE_IMAGE_SIZE": str(args.image_size),
+                                "ENSEMBLE_ARTIFACTS_DIR": artifacts})
+        ds = data.load_data(settings)
+        labels = ds.labels("val")
+        ways = {f"augmentation inside the model, up to {settings.epochs} epochs": None}
+        ways.update({f"{k} stored view{'s' if k > 1 else ''}": k
+                     for k in map(int, args.views.split(","))})
+        rows = {}
+        for way, views in ways.items():
+            runs = []
+            for seed in range(settings.seed, settings.seed + args.seeds):
+                probs, seconds = (inside(settings, ds, seed) if views is None
+                                  else stored(settings, ds, views, seed))
+                runs.append({"accuracy": evaluation.accuracy(labels, probs),
+                             "log_loss": log_loss(labels, probs), "seconds": seconds})
+            rows[way] = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
+            print(f"{way:<52} " + "  ".join(f"{k} {v:.3f}" for k, v in rows[way].items()),
+                  flush=True)
+    result = {"data": str(args.data_dir), "image_size": args.image_size,
+              "training_images": int(len(ds.labels("train"))), "validation_images": len(labels),
+              "epochs": settings.epochs, "seeds": args.seeds, "member": "vgg16",
+              "weights": "random, frozen as with ImageNet weights", "rows": rows}
+    out = Path(__file__).parent / "results" / "stored_views.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(f"written: {out}")
+
+
+if __name__ == "__main__":
+    main()
