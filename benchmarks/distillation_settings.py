@@ -29,9 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from helpers import artifacts, callbacks, config, data, ensembles, evaluation, members
-from helpers.lesson.combiners import log_loss
+from helpers.lesson.combiners import apply_temperature, fit_temperature, log_loss
 from helpers.lesson.distillation import DistillationLoss, label_accuracy, pack_targets
-from helpers.lesson.judging import apply_temperature, fit_temperature
 
 
 STUDENT = "mobilenet"
@@ -44,6 +43,7 @@ SETTINGS = (
     ("T 1", 0.5, 1.0, 1, 0),
     ("T 2", 0.5, 2.0, 1, 0),
     ("twice the epochs", 0.5, 4.0, 2, 0),
+    ("labels only, twice the epochs (control)", 1.0, 4.0, 2, 0),
     ("targets on 2 stored views", 0.5, 4.0, 1, 2),
     ("targets on stored views, one per epoch", 0.5, 4.0, 1, -1),
 )
@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--preset", default=None)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--only", help="run only the settings whose names contain this text")
     args = parser.parse_args()
     env = dict(os.environ)
     if args.preset:
@@ -127,6 +128,8 @@ def main() -> None:
     rows = {"member (notebook 04)": validation_scores(val_labels, member_val)}
     print(f"teacher {teacher}; member {STUDENT}: {rows['member (notebook 04)']}")
     for name, alpha, temperature, factor, views in SETTINGS:
+        if args.only and args.only not in name:
+            continue
         views = settings.epochs if views == -1 else views
         if views not in sources:
             stored = data.augmented_views(originals, views, seed=settings.seed)

@@ -52,12 +52,12 @@ def inside(settings, ds, seed: int) -> tuple[np.ndarray, float]:
 def stored(settings, ds, views: int, seed: int) -> tuple[np.ndarray, float]:
     """``views`` stored views: the frozen bottom runs once per view, the head fits on its output."""
     config.set_seed(seed)
-    member = members.build("vgg16", settings, as_with_imagenet=True)
-    head = members.trained_part(member)
+    bottom, head = members.frozen_parts("vgg16", settings, as_with_imagenet=True)
+    member = features.assemble_member(bottom, head, "vgg16", settings, "vgg16")
     start = time.perf_counter()
-    extractor = features.feature_extractor(members.frozen_bottom(member), "vgg16", settings)
+    extractor = features.feature_extractor(bottom, "vgg16", settings)
     made = data.augmented_views(ds.images("train"), views, seed=seed)
-    train = data.array_dataset([features.stored_features(extractor, made)],
+    train = data.array_dataset([features.stored_features(extractor, made, "float16")],
                                np.tile(ds.labels("train"), views), settings.batch_size,
                                shuffle_seed=seed)
     val = data.array_dataset([features.stored_features(extractor, ds.images("val"))],

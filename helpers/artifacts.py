@@ -190,15 +190,21 @@ def check_members(settings: Settings, names: tuple[str, ...] = MEMBER_NAMES) -> 
 
 # --------------------------------------------------------------------------- predictions
 def save_predictions(settings: Settings, name: str, probabilities: dict[str, np.ndarray],
-                     data) -> Path:
-    """Cache class probabilities of some splits (``{"val": ..., "test": ...}``) with their
-    labels, file order, class names and the settings and split that made them. ``data`` is a
-    ``helpers.data.Data`` (anything with ``labels``, ``files``, ``class_names``, ``split.root``)."""
+                     data, features: dict[str, np.ndarray] | None = None) -> Path:
+    """Cache class probabilities of some splits (``{"val": ..., "test": ...}``), and optionally
+    a member's penultimate features, with their labels, file order, class names and the
+    settings and split that made them. ``data`` is a ``helpers.data.Data`` (anything with
+    ``labels``, ``files``, ``class_names``, ``split.root``)."""
     arrays = {}
+    for split, values in (features or {}).items():
+        arrays[f"{split}_features"] = np.asarray(values, dtype="float32")
     for split, probs in probabilities.items():
         labels = data.labels(split)
         if len(probs) != len(labels):
             raise ValueError(f"{name}: {len(probs)} predictions for {len(labels)} {split} images.")
+        if f"{split}_features" in arrays and len(arrays[f"{split}_features"]) != len(labels):
+            raise ValueError(f"{name}: features of {len(arrays[f'{split}_features'])} images for "
+                             f"{len(labels)} {split} images.")
         arrays[f"{split}_probs"] = np.asarray(probs, dtype="float32")
         arrays[f"{split}_labels"] = labels
         arrays[f"{split}_files"] = np.array([str(p.relative_to(data.split.root))

@@ -221,18 +221,26 @@ class Split:
                         dtype="int32")
 
     def sizes(self) -> dict[str, dict[str, int]]:
-        """Images per class in each split."""
-        table = {s: dict.fromkeys(self.class_names, 0) for s in ("train", "val", "test")}
+        """Images per class in each split, and in ``train_unused`` (training images left out by
+        ``ENSEMBLE_MAX_PER_CLASS``) when there are any."""
+        table = {s: dict.fromkeys(self.class_names, 0) for s in ("train", "val", "test", UNUSED)}
         for r in self.rows:
             table[r["split"]][r["label"]] += 1
+        if not any(table[UNUSED].values()):
+            del table[UNUSED]
         return table
 
     def __str__(self) -> str:
         sizes = self.sizes()
-        lines = [f"{'class':<10} {'train':>6} {'val':>6} {'test':>6}"]
+        names = {"train": "train", "val": "val", "test": "test", UNUSED: "unused"}
+        lines = [f"{'class':<10} " + " ".join(f"{names[s]:>6}" for s in sizes)]
         for name in self.class_names:
             lines.append(f"{name:<10} " + " ".join(f"{sizes[s][name]:>6}" for s in sizes))
         lines.append(f"{'total':<10} " + " ".join(f"{sum(sizes[s].values()):>6}" for s in sizes))
+        if UNUSED in sizes:
+            lines.append("Only the training split is capped (ENSEMBLE_MAX_PER_CLASS): 'unused' "
+                         "training images are left out of this run; validation and test keep "
+                         "the dataset's own 15% each.")
         return "\n".join(lines)
 
 
@@ -257,23 +265,27 @@ def assign_splits(counts: dict[str, int], val_fraction: float, test_fraction: fl
     return out
 
 
-def _subsample(scan_result: Scan, max_per_class: int | None, seed: int) -> dict[str, list[Path]]:
-    if not max_per_class:
-        return scan_result.files
-    rng = np.random.default_rng(seed)
-    return {name: sorted(rng.choice(np.array(paths, dtype=object), size=max_per_class,
-                                    replace=False))
-            if len(paths) > max_per_class else paths
-            for name, paths in scan_result.files.items()}
+#: The split name of training images that ``ENSEMBLE_MAX_PER_CLASS`` leaves out of this run.
+UNUSED = "train_unused"
 
 
 def _manifest_rows(scan_result: Scan, settings: Settings) -> list[dict]:
-    files = _subsample(scan_result, settings.max_per_class, settings.seed)
+    """Every image of the dataset with its split. The split is cut from the whole dataset, so
+    the validation and test splits are the dataset's own 15% each; ``max_per_class`` then keeps
+    at most that many training images per class (a seeded choice) and marks the others
+    ``train_unused``: it caps the cost of training, not the data that judges the models."""
+    files = scan_result.files
     assignment = assign_splits({n: len(p) for n, p in files.items()},
                                settings.val_fraction, settings.test_fraction, settings.seed)
+    rng = np.random.default_rng(settings.seed)
     rows = []
     for name in sorted(files):
-        for path, split in zip(files[name], assignment[name]):
+        splits = list(assignment[name])
+        train = [i for i, split in enumerate(splits) if split == "train"]
+        if settings.max_per_class and len(train) > settings.max_per_class:
+            for i in set(train) - set(rng.choice(train, settings.max_per_class, replace=False)):
+                splits[i] = UNUSED
+        for path, split in zip(files[name], splits):
             rows.append({"path": path.relative_to(scan_result.root).as_posix(), "label": name,
                          "split": split, "bytes": path.stat().st_size})
     return rows

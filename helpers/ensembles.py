@@ -8,7 +8,6 @@ notebook 05 and exported to ``helpers.lesson.combiners``.
 from __future__ import annotations
 
 import time
-import weakref
 
 import keras
 import numpy as np
@@ -34,18 +33,22 @@ def member_outputs(cached: dict[str, dict], split: str) -> tuple[list[np.ndarray
     return [cached[n][f"{split}_probs"] for n in names], reference[f"{split}_labels"]
 
 
-_WITH_FEATURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def member_features(cached: dict[str, dict], split: str) -> list[np.ndarray]:
+    """The members' cached penultimate features of one split, in member order."""
+    missing = [name for name, arrays in cached.items() if f"{split}_features" not in arrays]
+    if missing:
+        raise ValueError(f"No cached {split} features for {', '.join(missing)}: their predictions "
+                         f"were saved by an older version of the notebooks. Rerun "
+                         f"{', '.join(artifacts.made_by(n) for n in missing)}.")
+    return [cached[name][f"{split}_features"] for name in cached]
 
 
-def with_features(member: keras.Model) -> keras.Model:
-    """The member with two outputs, its penultimate features and its probabilities, so that
-    one pass over some images gives what every ensemble needs (shares the member's weights).
-    Made once per member, so its compiled inference function is reused for every call."""
-    if member not in _WITH_FEATURES:
-        _WITH_FEATURES[member] = keras.Model(member.inputs,
-                                             [member.layers[-1].input, member.outputs[0]],
-                                             name=f"{member.name}_features_and_probs")
-    return _WITH_FEATURES[member]
+def ensemble_probabilities(heads: dict[str, keras.Model], probs: list[np.ndarray],
+                           features: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Every ensemble's probabilities from its members' outputs: the combiners over
+    probabilities take ``probs``, the feature combiners ``features``."""
+    return {name: combiners.combine(head, features if name in artifacts.FEATURE_ENSEMBLE_NAMES
+                                    else probs) for name, head in heads.items()}
 
 
 def all_probabilities(members: dict[str, keras.Model], heads: dict[str, keras.Model],
@@ -54,13 +57,9 @@ def all_probabilities(members: dict[str, keras.Model], heads: dict[str, keras.Mo
     unshuffled pipeline), running each member **once**: one pass gives its features and its
     probabilities, and the ensembles' combiners (``heads``) take those. This equals running each
     ensemble as a full model, at a fraction of the cost."""
-    outputs = [evaluation.predict(with_features(member), images) for member in members.values()]
-    features, probs = [o[0] for o in outputs], [o[1] for o in outputs]
-    result = dict(zip(members, probs))
-    for name, head in heads.items():
-        inputs = features if name in artifacts.FEATURE_ENSEMBLE_NAMES else probs
-        result[name] = combiners.combine(head, inputs)
-    return result
+    outputs = [evaluation.predict_with_features(member, images) for member in members.values()]
+    probs, features = [o[0] for o in outputs], [o[1] for o in outputs]
+    return {**dict(zip(members, probs)), **ensemble_probabilities(heads, probs, features)}
 
 
 def save_ensemble(settings: Settings, name: str, ensemble: keras.Model, combiner: keras.Model):

@@ -15,13 +15,8 @@ import numpy as np
 from sklearn import metrics as skm
 
 from helpers import artifacts
-from helpers.lesson.combiners import log_loss, per_image_nll
-from helpers.lesson.judging import (
-    apply_temperature,
-    expected_calibration_error,
-    fit_temperature,
-    paired_difference,
-)
+from helpers.lesson.combiners import apply_temperature, fit_temperature, log_loss, per_image_nll
+from helpers.lesson.judging import expected_calibration_error, paired_difference
 
 
 def predict(model, dataset, batch_size: int = 32):
@@ -38,6 +33,28 @@ def predict(model, dataset, batch_size: int = 32):
     if isinstance(batches[0], (list, tuple)):
         return [np.concatenate([np.asarray(b[i]) for b in batches]) for i in range(len(batches[0]))]
     return np.concatenate([np.asarray(b) for b in batches])
+
+
+_WITH_FEATURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def with_features(model):
+    """``model`` with two outputs, its penultimate features (the input of its last layer) and
+    its probabilities, sharing its weights. Made once per model, so its compiled inference
+    function is reused for every call."""
+    import keras
+
+    if model not in _WITH_FEATURES:
+        _WITH_FEATURES[model] = keras.Model(model.inputs,
+                                            [model.layers[-1].input, model.outputs[0]],
+                                            name=f"{model.name}_features_and_probs")
+    return _WITH_FEATURES[model]
+
+
+def predict_with_features(model, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and penultimate features of every image, from one pass (see ``predict``)."""
+    features, probs = predict(with_features(model), dataset)
+    return probs, features
 
 
 def report(labels: np.ndarray, probs: np.ndarray, class_names: list[str]) -> str:
@@ -86,11 +103,12 @@ def validation_temperatures(settings, names) -> dict[str, float]:
     return temperatures
 
 
-def best_by_log_loss(rows: dict[str, dict]) -> str:
-    """The name whose scores have the lowest log-loss; ties go to the higher accuracy."""
+def best_by_log_loss(rows: dict[str, dict], key: str = "nll") -> str:
+    """The name whose scores have the lowest log-loss (``key``: ``nll``, or ``nll_ts`` after
+    temperature scaling); ties go to the higher accuracy."""
     if not rows:
         raise ValueError("No models to choose from.")
-    return min(rows, key=lambda name: (rows[name]["nll"], -rows[name]["accuracy"]))
+    return min(rows, key=lambda name: (rows[name][key], -rows[name]["accuracy"]))
 
 
 def per_class_f1(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:

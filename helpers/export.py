@@ -45,25 +45,24 @@ LESSONS = (
            "together, of notebook 03.",
            "import keras\nimport numpy as np\n\nfrom helpers import data, models\n"),
     Lesson("combiners", "05_ensembles",
-           "Log-loss, the combiners, the weighted-average layer, cross-fitting and the simplex "
-           "weights of notebook 05.",
+           "Log-loss, the combiners, the weighted-average layer, cross-fitting, the simplex "
+           "weights and temperature scaling of notebook 05.",
            "import time\nfrom dataclasses import dataclass\n\n"
            "import keras\nimport numpy as np\nfrom keras import layers, ops\n"
-           "from scipy import optimize\n"
+           "from scipy import optimize, special\n"
            "from sklearn.model_selection import StratifiedKFold\n\n"
            "from helpers import callbacks, data, models\n"),
     Lesson("judging", "06_evaluation",
-           "Temperature scaling, the expected calibration error, the paired bootstrap and "
-           "McNemar's test of notebook 06.",
-           "import numpy as np\nfrom scipy import optimize, special, stats\n"),
+           "The expected calibration error, the paired bootstrap and McNemar's test of notebook "
+           "06.",
+           "import numpy as np\nfrom scipy import stats\n"),
     Lesson("corruptions", "07_under_shift",
            "The ImageNet-C corruptions of notebook 07, every model's scores on every corrupted "
            "copy, and the comparison pooled over source images.",
            "import io\n\nimport numpy as np\nfrom matplotlib.colors import hsv_to_rgb, rgb_to_hsv\n"
            "from PIL import Image\nfrom scipy import ndimage\n\n"
-           "from helpers.lesson.combiners import log_loss, per_image_nll\n"
-           "from helpers.lesson.judging import apply_temperature, expected_calibration_error, "
-           "paired_difference\n"),
+           "from helpers.lesson.combiners import apply_temperature, log_loss, per_image_nll\n"
+           "from helpers.lesson.judging import expected_calibration_error, paired_difference\n"),
     Lesson("distillation", "08_distillation",
            "The distillation loss of notebook 08, computed in log space.",
            "import keras\nimport numpy as np\nfrom keras import ops\n"),

@@ -45,6 +45,31 @@ def is_frozen(name: str, settings: config.Settings, as_with_imagenet: bool = Fal
     return name != "custom_cnn" and not learns_from_scratch(name, settings, as_with_imagenet)
 
 
+def frozen_parts(name: str, settings: config.Settings, n_classes: int = 8,
+                 as_with_imagenet: bool = False) -> tuple[keras.Model, keras.Model]:
+    """The frozen bottom and the compiled head of a frozen member (``is_frozen``), as notebooks
+    03 and 04 build them: the head is the backbone's trainable top and the new layers, and takes
+    the bottom's output (``features.split_at``)."""
+    backbone = models.freeze_all_but_last(models.backbone(name, settings), UNFROZEN[name])
+    bottom, top = features.split_at(backbone, UNFROZEN[name])
+    inputs = keras.Input(shape=bottom.output.shape[1:], name=f"{name}_features")
+    x = top(inputs, training=False)
+    if name == "vgg16":
+        x = keras.layers.Dropout(0.25)(x)
+        x = keras.layers.Flatten()(x)
+    else:
+        x = keras.layers.Dropout(0.5)(x)
+        x = keras.layers.Flatten()(x)
+        x = keras.layers.Dense(32, activation="relu")(x)
+        x = keras.layers.Dropout(0.5)(x)
+        x = keras.layers.Dense(16, activation="relu")(x)
+    outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
+    head = keras.Model(inputs, outputs, name=f"{name}_head")
+    head.compile(optimizer=optimizer(name, settings, as_with_imagenet),
+                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return bottom, head
+
+
 def build(name: str, settings: config.Settings, n_classes: int = 8, train_data=None,
           as_with_imagenet: bool = False, augment: bool = True) -> keras.Model:
     """``custom_cnn``, ``vgg16`` or ``mobilenet`` as its notebook builds it.
@@ -52,29 +77,12 @@ def build(name: str, settings: config.Settings, n_classes: int = 8, train_data=N
     A member trained whole (the custom CNN; MobileNet without ImageNet weights) is returned
     compiled, raw images in, augmentation inside (left out with ``augment=False``, for training on
     views made beforehand). A frozen member (``is_frozen``) is returned as notebooks 03 and 04
-    assemble it: augmentation, preprocessing, the frozen bottom (``frozen_bottom``) and the head
-    (``<name>_head``: the backbone's trainable top and the new layers), of which only the head is
-    compiled, because it is what trains, on the bottom's stored output."""
+    assemble it from ``frozen_parts`` (``features.assemble_member``), not compiled: what trains
+    is its head, on the bottom's stored output."""
     if name not in NAMES:
         raise ValueError(f"Unknown member {name!r}; choose one of {', '.join(NAMES)}.")
     if is_frozen(name, settings, as_with_imagenet):
-        backbone = models.freeze_all_but_last(models.backbone(name, settings), UNFROZEN[name])
-        bottom, top = features.split_at(backbone, UNFROZEN[name])
-        inputs = keras.Input(shape=bottom.output.shape[1:], name=f"{name}_features")
-        x = top(inputs, training=False)
-        if name == "vgg16":
-            x = keras.layers.Dropout(0.25)(x)
-            x = keras.layers.Flatten()(x)
-        else:
-            x = keras.layers.Dropout(0.5)(x)
-            x = keras.layers.Flatten()(x)
-            x = keras.layers.Dense(32, activation="relu")(x)
-            x = keras.layers.Dropout(0.5)(x)
-            x = keras.layers.Dense(16, activation="relu")(x)
-        outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
-        head = keras.Model(inputs, outputs, name=f"{name}_head")
-        head.compile(optimizer=optimizer(name, settings, as_with_imagenet),
-                     loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        bottom, head = frozen_parts(name, settings, n_classes, as_with_imagenet)
         return features.assemble_member(bottom, head, name, settings, name)
     inputs = models.image_input(settings)
     x = data.augmentation(seed=settings.seed)(inputs) if augment else inputs
@@ -101,20 +109,9 @@ def build(name: str, settings: config.Settings, n_classes: int = 8, train_data=N
     return model
 
 
-def frozen_bottom(member: keras.Model) -> keras.Model:
-    """The frozen bottom of a frozen member (``features.split_at`` names it after its backbone)."""
-    return member.get_layer(f"{member.name}_backbone_bottom")
-
-
-def trained_part(member: keras.Model) -> keras.Model:
-    """What trains: the head of a frozen member, else the member itself."""
-    names = [layer.name for layer in member.layers]
-    return member.get_layer(f"{member.name}_head") if f"{member.name}_head" in names else member
-
-
 def architecture(model: keras.Model) -> list[tuple]:
     """What makes two members the same: every layer's type, trainability and size, nested
-    models expanded, and the optimizer's class and settings of the part that trains."""
+    models expanded, and the optimizer's class and settings (of the head, for frozen parts)."""
     rows = []
 
     def walk(layer):
@@ -126,7 +123,7 @@ def architecture(model: keras.Model) -> list[tuple]:
                      getattr(layer, "momentum", None)))
 
     walk(model)
-    trained = trained_part(model)
-    opt = trained.optimizer.get_config() if trained.optimizer else {}
-    rows.append((type(trained.optimizer).__name__, opt.get("learning_rate"), opt.get("momentum")))
+    optimizer_ = getattr(model, "optimizer", None)  # an assembled frozen member has none
+    opt = optimizer_.get_config() if optimizer_ else {}
+    rows.append((type(optimizer_).__name__, opt.get("learning_rate"), opt.get("momentum")))
     return rows

@@ -176,10 +176,17 @@ def test_changed_dataset_is_detected(tmp_path):
         data.load_split(settings)
 
 
-def test_max_per_class_subsamples(tmp_path):
-    root = make_dataset(tmp_path / "natural_images", per_class=12)
-    split = data.load_split(_settings(tmp_path, root, ENSEMBLE_MAX_PER_CLASS="5"))
-    assert all(sum(split.sizes()[s][c] for s in split.sizes()) == 5 for c in split.class_names)
+def test_max_per_class_caps_the_training_split_only(tmp_path):
+    root = make_dataset(tmp_path / "natural_images", per_class=20)
+    whole = data.load_split(_settings(tmp_path / "a", root)).sizes()
+    capped = data.load_split(_settings(tmp_path / "b", root, ENSEMBLE_MAX_PER_CLASS="5"))
+    sizes = capped.sizes()
+    assert all(sizes["train"][c] == 5 for c in capped.class_names)
+    assert sizes["val"] == whole["val"] and sizes["test"] == whole["test"]  # the whole 15% each
+    assert all(sizes["train_unused"][c] == whole["train"][c] - 5 for c in capped.class_names)
+    assert set(map(str, capped.files("train"))) < set(map(str, data.load_split(
+        _settings(tmp_path / "a", root)).files("train")))
+    assert "Only the training split is capped" in str(capped)
 
 
 # ---------------------------------------------------------------- pipelines

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from helpers import evaluation
-from helpers.lesson import judging
+from helpers.lesson import combiners, judging
 from helpers.lesson.combiners import log_loss
 
 
@@ -25,14 +25,14 @@ def sample(n=2000, k=8, sharpness=1.0, seed=0):
 
 def test_a_calibrated_model_gets_a_temperature_near_one():
     labels, probs = sample(sharpness=1.0)
-    assert abs(judging.fit_temperature(labels, probs) - 1.0) < 0.1
+    assert abs(combiners.fit_temperature(labels, probs) - 1.0) < 0.1
 
 
 def test_an_over_confident_model_is_softened_and_its_log_loss_falls():
     labels, probs = sample(sharpness=3.0)
-    temperature = judging.fit_temperature(labels, probs)
+    temperature = combiners.fit_temperature(labels, probs)
     assert 2.5 < temperature < 3.5  # undoes the sharpening
-    scaled = judging.apply_temperature(probs, temperature)
+    scaled = combiners.apply_temperature(probs, temperature)
     assert log_loss(labels, scaled) < log_loss(labels, probs) - 0.1
     assert judging.expected_calibration_error(labels, scaled) < judging.expected_calibration_error(labels, probs)
 
@@ -40,7 +40,7 @@ def test_an_over_confident_model_is_softened_and_its_log_loss_falls():
 def test_temperature_scaling_never_changes_the_predicted_class():
     labels, probs = sample(n=500, sharpness=2.0, seed=1)
     for temperature in (0.2, 0.7, 1.0, 3.0, 15.0):
-        scaled = judging.apply_temperature(probs, temperature)
+        scaled = combiners.apply_temperature(probs, temperature)
         assert np.array_equal(scaled.argmax(1), probs.argmax(1))
         np.testing.assert_allclose(scaled.sum(1), 1.0, atol=1e-5)
 
@@ -49,13 +49,13 @@ def test_scores_add_the_calibrated_columns():
     labels, probs = sample(n=300, sharpness=2.0)
     row = evaluation.scores(labels, probs, temperature=2.0)
     assert row["temperature"] == 2.0 and row["nll_ts"] < row["nll"]
-    assert row["accuracy"] == evaluation.scores(labels, judging.apply_temperature(probs, 2.0))["accuracy"]
+    assert row["accuracy"] == evaluation.scores(labels, combiners.apply_temperature(probs, 2.0))["accuracy"]
     assert "nll_ts" not in evaluation.scores(labels, probs)
 
 
 def test_mismatched_labels_are_a_clear_error():
     with pytest.raises(ValueError, match="one label per prediction"):
-        judging.fit_temperature(np.zeros(3, int), np.full((4, 2), 0.5))
+        combiners.fit_temperature(np.zeros(3, int), np.full((4, 2), 0.5))
 
 
 def test_paired_log_loss_difference_by_hand():

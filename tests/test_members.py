@@ -27,8 +27,9 @@ def fake_features(namespace):
     namespace["features"] = {"train": np.zeros((1, *shape), "float16")}
 
 
-def notebook_member(name: str, settings, ds) -> keras.Model:
-    """The member built by its notebook's own cells (data-heavy cells replaced by their shapes)."""
+def notebook_member(name: str, settings, ds) -> tuple[keras.Model, keras.Model]:
+    """The member built by its notebook's own cells (data-heavy cells replaced by their shapes),
+    and the part of it that trains (itself, or its head on stored features)."""
     cells = cells_by_id(NOTEBOOKS[name])
     ns = {"settings": settings, "ds": ds, "keras": keras, "np": np, "config": config, "data": data,
           "models": models, "callbacks": callbacks, "evaluation": evaluation,
@@ -37,13 +38,14 @@ def notebook_member(name: str, settings, ds) -> keras.Model:
           "assemble_member": features.assemble_member}
     if name == "custom_cnn":
         exec(cells["c5c02a8c"], ns)
-        return ns["model"]
+        return ns["model"], ns["model"]
     if name == "vgg16":
         for cell in ("80e3e1f8", "split-show"):
             exec(cells[cell], ns)
         fake_features(ns)
         exec(cells["6f254c72"], ns)
-        return features.assemble_member(ns["bottom"], ns["head"], "vgg16", settings, "vgg16")
+        member = features.assemble_member(ns["bottom"], ns["head"], "vgg16", settings, "vgg16")
+        return member, ns["head"]
     exec(cells["8a870ed0"], ns)
     if ns["FROZEN"]:
         ns["bottom"], ns["top"] = features.split_at(ns["backbone"], ns["TRAINABLE_LAYERS"])
@@ -52,8 +54,8 @@ def notebook_member(name: str, settings, ds) -> keras.Model:
     exec(cells["21e00e2e"], ns)
     if ns["FROZEN"]:
         return features.assemble_member(ns["bottom"], ns["model"], "mobilenet", settings,
-                                        "mobilenet")
-    return ns["model"]
+                                        "mobilenet"), ns["model"]
+    return ns["model"], ns["model"]
 
 
 @pytest.fixture(scope="module")
@@ -71,34 +73,41 @@ def test_members_module_builds_what_the_notebook_builds(name, weights, smoke, mo
         random = with_settings(settings, weights="none")
         original = models.backbone
         monkeypatch.setattr(models, "backbone", lambda n, s: original(n, random))
-    from_notebook = members.architecture(notebook_member(name, settings, ds))
+    member, trained = notebook_member(name, settings, ds)
     built = members.build(name, settings, len(ds.class_names), train_data=ds.train)
-    assert from_notebook == members.architecture(built)
+    assert members.architecture(member) == members.architecture(built)
+    if members.is_frozen(name, settings):
+        _, head = members.frozen_parts(name, settings, len(ds.class_names))
+        assert members.architecture(trained) == members.architecture(head)  # optimizer included
+    else:
+        assert trained is member
 
 
-def test_frozen_members_are_one_model_from_pixels_with_a_trained_head(smoke):
+def test_frozen_members_are_one_chain_from_pixels_sharing_the_head(smoke):
     settings, _ = smoke
-    vgg = members.build("vgg16", settings)
     assert members.is_frozen("vgg16", settings) and not members.is_frozen("mobilenet", settings)
-    assert vgg.input_shape == (None, *settings.image_shape)
-    head = members.trained_part(vgg)
-    assert head.name == "vgg16_head" and head.optimizer is not None
-    assert not members.frozen_bottom(vgg).trainable_weights
+    bottom, head = members.frozen_parts("vgg16", settings)
+    assert head.optimizer is not None and not bottom.trainable_weights
     # the head's top: VGG16's last two convolutions (and the pooling, which has no weights)
     top = head.get_layer("vgg16_backbone_top")
     assert [layer.name for layer in top.layers[1:]] == ["block5_conv2", "block5_conv3", "block5_pool"]
+    vgg = features.assemble_member(bottom, head, "vgg16", settings, "vgg16")
+    assert vgg.input_shape == (None, *settings.image_shape)
+    assert {id(w) for w in head.weights} <= {id(w) for w in vgg.weights}  # shared, not copied
+    # one chain: the member's last layer is the head's, so its input is the penultimate features
+    assert vgg.layers[-1] is head.layers[-1]
 
 
 def test_a_member_assembled_from_its_parts_equals_its_head_on_the_stored_features(smoke):
     settings, ds = smoke
-    vgg = members.build("vgg16", settings)
-    extractor = features.feature_extractor(members.frozen_bottom(vgg), "vgg16", settings)
+    bottom, head = members.frozen_parts("vgg16", settings)
+    vgg = features.assemble_member(bottom, head, "vgg16", settings, "vgg16")
+    extractor = features.feature_extractor(bottom, "vgg16", settings)
     images = ds.images("val")[:6]
+    assert features.stored_features(extractor, images, "float16").dtype == np.float16
     stored = features.stored_features(extractor, images)
-    assert stored.dtype == np.float16
-    head = members.trained_part(vgg)
-    np.testing.assert_allclose(evaluation.predict(vgg, images), head.predict(
-        stored.astype("float32"), verbose=0), atol=2e-3)
+    np.testing.assert_allclose(evaluation.predict(vgg, images), head.predict(stored, verbose=0),
+                               atol=1e-5)
 
 
 def test_without_weights_mobilenet_learns_whole(smoke):
@@ -108,8 +117,8 @@ def test_without_weights_mobilenet_learns_whole(smoke):
     assert all(layer.trainable for layer in backbone.layers)
     assert {layer.momentum for layer in backbone.layers
             if isinstance(layer, keras.layers.BatchNormalization)} == {0.9}
-    timed = members.build("mobilenet", settings, as_with_imagenet=True)  # like ImageNet weights
-    top = members.trained_part(timed).get_layer("mobilenet_backbone_top")
+    _, head = members.frozen_parts("mobilenet", settings, as_with_imagenet=True)  # like ImageNet
+    top = head.get_layer("mobilenet_backbone_top")
     assert sum(layer.trainable for layer in top.layers[1:]) == 5  # after its input layer
 
 

@@ -15,8 +15,8 @@ from matplotlib.colors import hsv_to_rgb, rgb_to_hsv
 from PIL import Image
 from scipy import ndimage
 
-from helpers.lesson.combiners import log_loss, per_image_nll
-from helpers.lesson.judging import apply_temperature, expected_calibration_error, paired_difference
+from helpers.lesson.combiners import apply_temperature, log_loss, per_image_nll
+from helpers.lesson.judging import expected_calibration_error, paired_difference
 
 
 # ---------- notebook 07: Write the corruptions

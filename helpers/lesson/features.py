@@ -38,20 +38,23 @@ def feature_extractor(bottom: keras.Model, backbone_name: str, settings) -> kera
     return keras.Model(images, bottom(x, training=False), name=f"{backbone_name}_features")
 
 
-def stored_features(extractor: keras.Model, images: np.ndarray, batch_size: int = 64):
-    """The extractor's output for every image, computed once and kept as float16 (half the
-    memory of float32, and precise enough for the layers trained on it)."""
+def stored_features(extractor: keras.Model, images: np.ndarray, dtype: str = "float32",
+                    batch_size: int = 64) -> np.ndarray:
+    """The extractor's output for every image, computed once. ``dtype="float16"`` halves the
+    memory, precise enough for training on many views; predictions use float32."""
     return extractor.predict(np.asarray(images, dtype="float32"), batch_size=batch_size,
-                             verbose=0).astype("float16")
+                             verbose=0).astype(dtype)
 
 
 # ---------- notebook 03: Put the member together
 def assemble_member(bottom: keras.Model, head: keras.Model, backbone_name: str, settings,
                     name: str) -> keras.Model:
     """One model from raw 0-255 pixels to probabilities: augmentation (active only in
-    ``fit``), the backbone's preprocessing, the frozen bottom, then the trained head."""
+    ``fit``), the backbone's preprocessing, the frozen bottom, then the head's layers."""
     images = models.image_input(settings)
     x = data.augmentation(seed=settings.seed)(images)
     x = models.BackbonePreprocess(backbone_name)(x)
     x = bottom(x, training=False)
-    return keras.Model(images, head(x), name=name)
+    for layer in head.layers[1:]:  # after the head's input; backbone parts in inference mode
+        x = layer(x, training=False) if isinstance(layer, keras.Model) else layer(x)
+    return keras.Model(images, x, name=name)
