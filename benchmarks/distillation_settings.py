@@ -11,8 +11,9 @@ Every student is the member's architecture (``helpers.members``) trained with th
 callbacks (early stopping on the validation loss). The settings vary one at a time from notebook
 08's: the weight of the labels (alpha), the temperature T, the epochs, and where the teacher's
 targets come from: the un-augmented training images (the student sees augmented ones), or K
-augmented views made once, on which the student then trains without further augmentation. A
-student with alpha = 1 (labels only, same training loop) is the control. Each setting runs with
+augmented views made once, on which the student then trains without further augmentation (for
+as many passes over each image as the others: K views make each epoch K passes). A student with
+alpha = 1 (labels only, same training loop) is the control, with the same epochs. Each setting runs with
 several seeds, because on a few dozen validation images one seed says little.
 
 Writes ``benchmarks/results/distillation_settings.json``.
@@ -136,17 +137,20 @@ def main() -> None:
             sources[views] = (stored, pack_targets(np.tile(train_labels, views),
                                                    teacher_targets(stored)))
         images, targets = sources[views]
+        # the same number of training passes per image: K views make each epoch K passes
+        epochs = max(1, round(settings.epochs * factor / max(views, 1)))
         runs = []
         for seed in range(settings.seed, settings.seed + args.seeds):
             probs, seconds = train_student(settings, ds, images, targets, val_targets, alpha,
-                                           temperature, settings.epochs * factor,
-                                           augment=views == 0, seed=seed)
+                                           temperature, epochs, augment=views == 0, seed=seed)
             runs.append({**validation_scores(val_labels, probs), "seconds": seconds})
         rows[name] = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
         rows[name]["runs"] = runs
         print(f"{name:<42} " + "  ".join(f"{k} {rows[name][k]:.3f}"
                                          for k in ("accuracy", "nll", "nll_ts", "seconds")))
     out = Path(__file__).parent / "results" / "distillation_settings.json"
+    if args.only and out.exists():  # add to the rows measured before
+        rows = {**json.loads(out.read_text())["rows"], **rows}
     out.write_text(json.dumps({"settings": settings.as_dict(), "student": STUDENT,
                                "teacher": teacher, "validation_images": int(len(val_labels)),
                                "seeds": args.seeds, "rows": rows}, indent=2, default=str))

@@ -39,8 +39,9 @@ ENSEMBLE_NAMES = ("average", "concatenation", "weighted_average", "average_dense
 FEATURE_ENSEMBLE_NAMES = ("feature_concatenation",)
 ALL_ENSEMBLE_NAMES = ENSEMBLE_NAMES + FEATURE_ENSEMBLE_NAMES
 #: Which notebook makes each saved model: members 02-04, ensembles 05, the student 08.
-MADE_BY = {**MEMBER_NOTEBOOKS, **dict.fromkeys(ALL_ENSEMBLE_NAMES, "05_ensembles"),
-           "student": "08_distillation"}
+MADE_BY = {**MEMBER_NOTEBOOKS, **{f"{name}_head": nb for name, nb in MEMBER_NOTEBOOKS.items()},
+           **dict.fromkeys(ALL_ENSEMBLE_NAMES, "05_ensembles"),
+           "student": "08_distillation", "student_head": "08_distillation"}
 #: The results files, by the notebook that writes them.
 RESULTS_FILES = {"06_evaluation": "results.json", "07_under_shift": "results_shift.json",
                  "08_distillation": "results_distillation.json"}

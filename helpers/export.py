@@ -60,7 +60,7 @@ LESSONS = (
            "The ImageNet-C corruptions of notebook 07, every model's scores on every corrupted "
            "copy, and the comparison pooled over source images.",
            "import io\n\nimport numpy as np\nfrom matplotlib.colors import hsv_to_rgb, rgb_to_hsv\n"
-           "from PIL import Image\nfrom scipy import ndimage\n\n"
+           "from PIL import Image\nfrom scipy import ndimage, stats\n\n"
            "from helpers.lesson.combiners import apply_temperature, log_loss, per_image_nll\n"
            "from helpers.lesson.judging import expected_calibration_error, paired_difference\n"),
     Lesson("distillation", "08_distillation",

@@ -46,10 +46,12 @@ def is_frozen(name: str, settings: config.Settings, as_with_imagenet: bool = Fal
 
 
 def frozen_parts(name: str, settings: config.Settings, n_classes: int = 8,
-                 as_with_imagenet: bool = False) -> tuple[keras.Model, keras.Model]:
+                 as_with_imagenet: bool = False,
+                 head_name: str | None = None) -> tuple[keras.Model, keras.Model]:
     """The frozen bottom and the compiled head of a frozen member (``is_frozen``), as notebooks
     03 and 04 build them: the head is the backbone's trainable top and the new layers, and takes
-    the bottom's output (``features.split_at``)."""
+    the bottom's output (``features.split_at``). ``head_name`` names the head (and so its
+    checkpoint) when it is not the member's own, e.g. notebook 08's student."""
     backbone = models.freeze_all_but_last(models.backbone(name, settings), UNFROZEN[name])
     bottom, top = features.split_at(backbone, UNFROZEN[name])
     inputs = keras.Input(shape=bottom.output.shape[1:], name=f"{name}_features")
@@ -64,7 +66,7 @@ def frozen_parts(name: str, settings: config.Settings, n_classes: int = 8,
         x = keras.layers.Dropout(0.5)(x)
         x = keras.layers.Dense(16, activation="relu")(x)
     outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
-    head = keras.Model(inputs, outputs, name=f"{name}_head")
+    head = keras.Model(inputs, outputs, name=head_name or f"{name}_head")
     head.compile(optimizer=optimizer(name, settings, as_with_imagenet),
                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return bottom, head

@@ -99,6 +99,10 @@ def conclusions(results: dict) -> list[str]:
                      f"{rows[ensemble]['nll_ts']:.3f} and {rows[member]['nll_ts']:.3f}, with "
                      f"temperatures {rows[ensemble]['temperature']:.2f} and "
                      f"{rows[member]['temperature']:.2f} fitted on validation predictions.")
+        if "ece_ts_diff" in comparison:
+            lines.append(verdict_on_difference(comparison["ece_ts_diff"], comparison["ece_ts_ci95"],
+                                               "calibration error (ECE) after temperature scaling",
+                                               lower_is_better=True))
         gain_raw = rows[member]["nll"] - rows[ensemble]["nll"]
         gain_ts = rows[member]["nll_ts"] - rows[ensemble]["nll_ts"]
         if gain_raw > 0 and not same:
@@ -184,10 +188,11 @@ def corruption_table(results: dict, corruption: str) -> str:
     return "\n".join(lines)
 
 
-def shift_conclusions(results: dict, comparison: dict[str, dict], ensemble: str,
-                      member: str) -> list[str]:
-    """Plain-language conclusions of notebook 07, derived from the numbers, including where they
-    disagree with what the literature leads one to expect."""
+def shift_conclusions(results: dict, comparison: dict[str, dict], ensemble: str, member: str,
+                      calibration: dict | None = None) -> list[str]:
+    """Plain-language conclusions of notebook 07, derived from the numbers: a difference is
+    stated only where its interval excludes zero, and where the data disagree with what the
+    literature leads one to expect, they say so."""
     levels = ["clean", *map(str, results["severities"])]
     worst = levels[-1]
     curves = mean_curves(results, metrics=("accuracy", "ece", "nll_ts"))
@@ -205,29 +210,34 @@ def shift_conclusions(results: dict, comparison: dict[str, dict], ensemble: str,
                                          "calibrated log-loss", lower_is_better=True)
         lines.append(f"{where} ({row['images']} source images): {_lower_first(accuracy)} "
                      f"{log_loss}")
-    gap_clean = comparison["clean"]["accuracy_diff"]
-    gap_worst = comparison[worst]["accuracy_diff"]
-    if gap_worst > gap_clean:
-        lines.append(f"The ensemble's accuracy advantage grows under shift ({gap_clean:+.3f} "
-                     f"clean, {gap_worst:+.3f} at severity {worst}), as Ovadia et al. (2019) "
-                     f"found on larger benchmarks.")
-    else:
-        lines.append(f"Here the ensemble's accuracy advantage does **not** grow under shift "
-                     f"({gap_clean:+.3f} clean, {gap_worst:+.3f} at severity {worst}), unlike "
-                     f"what Ovadia et al. (2019) found on larger benchmarks: with members this "
-                     f"small, this few images or random weights, the data can disagree with the "
-                     f"literature, and the intervals above say how firmly.")
-    ece_clean = np.mean([results["clean"][n]["ece"] for n in results["clean"]])
-    ece_worst = np.mean([curves[n]["ece"][-1] for n in curves])
-    if ece_worst > ece_clean:
-        lines.append(f"Calibration measured on clean data does not carry over: the mean ECE over "
-                     f"all models is {ece_clean:.3f} on clean images and {ece_worst:.3f} at "
-                     f"severity {worst}, although the temperatures were fitted on clean "
-                     f"validation images.")
-    else:
-        lines.append(f"The mean ECE over all models is {ece_clean:.3f} on clean images and "
-                     f"{ece_worst:.3f} at severity {worst}: on this run calibration did not get "
-                     f"worse under shift.")
+    row = comparison[worst]
+    if "gap_growth" in row:
+        low, high = row["gap_growth_ci95"]
+        interval = (f"{row['gap_growth']:+.3f} from clean to severity {worst}, 95% interval "
+                    f"[{low:+.3f}, {high:+.3f}]")
+        if low > 0:
+            lines.append(f"The ensemble's accuracy advantage **grows** under shift ({interval}), "
+                         f"as Ovadia et al. (2019) found on larger benchmarks.")
+        elif high < 0:
+            lines.append(f"The ensemble's accuracy advantage **shrinks** under shift ({interval}), "
+                         f"unlike what Ovadia et al. (2019) found on larger benchmarks.")
+        else:
+            lines.append(f"Whether the ensemble's accuracy advantage grows under shift cannot be "
+                         f"told from these images ({interval}); Ovadia et al. (2019) found that "
+                         f"it does on larger benchmarks.")
+    if calibration:
+        change, (low, high) = calibration["ece_change"], calibration["ece_change_ci95"]
+        interval = f"{change:+.3f}, 95% interval [{low:+.3f}, {high:+.3f}]"
+        if low > 0:
+            lines.append(f"Calibration fitted on clean data does **not** carry over: the mean ECE "
+                         f"over all models rises at severity {worst} ({interval}), although the "
+                         f"temperatures were fitted on clean validation images.")
+        elif high < 0:
+            lines.append(f"The mean ECE over all models is lower at severity {worst} than on "
+                         f"clean images ({interval}).")
+        else:
+            lines.append(f"Whether calibration carries over to severity {worst} cannot be told "
+                         f"from these images (mean ECE change {interval}).")
     return lines
 
 
@@ -246,18 +256,22 @@ def distillation_conclusions(result: dict) -> list[str]:
         sentence = verdict_on_difference(diff[f"{key}_diff"], diff[f"{key}_ci95"], what,
                                          lower_is_better=lower, subject="the student")
         lines.append(f"Student against member: {_lower_first(sentence)}")
-    for metric, higher_is_better, label in (("accuracy", True, "accuracy"),
-                                            ("nll_ts", False, "calibrated log-loss")):
+    teacher_diff = result.get("teacher_vs_member", {})
+    for metric, key, higher_is_better, label in (("accuracy", "accuracy", True, "accuracy"),
+                                                 ("nll_ts", "nll_ts", False,
+                                                  "calibrated log-loss")):
         sign = 1 if higher_is_better else -1
         gap = sign * (teacher[metric] - member[metric])
-        if gap > 0:
+        low, high = (sign * v for v in teacher_diff.get(f"{key}_ci95", [gap, gap]))
+        if min(low, high) > 0:
             kept = sign * (student[metric] - member[metric]) / gap
-            lines.append(f"Of the teacher's advantage over the member in {label} ({gap:.3f}), "
-                         f"the student kept {kept:.0%}"
+            lines.append(f"The teacher's advantage over the member in {label} is {gap:.3f} (its "
+                         f"interval excludes zero); the student kept {kept:.0%} of it"
                          + (" (more than all of it)." if kept > 1 else "."))
         else:
-            lines.append(f"The teacher had no advantage over the member in {label} on these test "
-                         f"images, so there was none for the student to keep.")
+            lines.append(f"The teacher's advantage over the member in {label} ({gap:+.3f}) cannot "
+                         f"be told from zero on these test images, so how much of it the student "
+                         f"kept cannot be measured here.")
     if teacher.get("latency_ms_batch32") and student.get("latency_ms_batch32"):
         ratio = teacher["latency_ms_batch32"] / student["latency_ms_batch32"]
         lines.append(f"The student costs {student['latency_ms_batch32']:.2f} ms per image at batch "

@@ -104,7 +104,7 @@ def test_the_pooled_comparison_resamples_source_images():
     labels = np.arange(40) % 8
     rng = np.random.default_rng(0)
     clean = {"m": confident(labels, rng.random(40) < 0.8), "e": confident(labels, rng.random(40) < 0.9)}
-    corrupted = {(c, s): {"m": confident(labels, rng.random(40) < 0.8 - 0.1 * s),
+    corrupted = {(c, s): {"m": confident(labels, rng.random(40) < 0.8 - 0.02 * s),
                           "e": random_probs(40, seed=s)}
                  for c in ("noise", "blur") for s in (1, 3, 5)}
     temperatures = {"m": 1.0, "e": 1.0}
@@ -121,6 +121,24 @@ def test_the_pooled_comparison_resamples_source_images():
     doubled = corruptions.pooled_comparison(labels, clean, twice, "e", "m", temperatures)
     assert doubled["1"]["accuracy_ci95"] == doubled["clean"]["accuracy_ci95"]
     results = corruptions.score_every_copy(labels, clean, corrupted, temperatures)
+    assert comparison["5"]["gap_growth_ci95"][1] < 0  # the random "ensemble" falls behind
     text = " ".join(reports.shift_conclusions(results, comparison, "e", "m"))
-    # the "ensemble" here is random under shift: the conclusions must not claim the literature's
-    assert "does **not** grow under shift" in text
+    # the conclusions must not claim the literature's result
+    assert "**shrinks** under shift" in text and "**grows**" not in text
+    unclear = {**comparison, "5": {**comparison["5"], "gap_growth_ci95": [-0.1, 0.1]}}
+    assert "cannot be told" in " ".join(reports.shift_conclusions(results, unclear, "e", "m"))
+
+
+def test_calibration_change_resamples_source_images():
+    labels = np.arange(40) % 8
+    rng = np.random.default_rng(1)
+    clean = {"m": confident(labels, rng.random(40) < 0.9, p=0.9)}
+    # under shift the model stays 90% sure but is right half the time: over-confident
+    corrupted = {(c, 5): {"m": confident(labels, rng.random(40) < 0.5, p=0.9)} for c in "ab"}
+    change = corruptions.calibration_change(labels, clean, corrupted, 5, ["m"], n_resamples=200)
+    assert change["ece_change"] > 0.2 and change["ece_change_ci95"][0] > 0
+    text = " ".join(reports.shift_conclusions(
+        corruptions.score_every_copy(labels, clean, corrupted, {"m": 1.0}),
+        corruptions.pooled_comparison(labels, clean, corrupted, "m", "m", {"m": 1.0}), "m", "m",
+        change))
+    assert "does **not** carry over" in text

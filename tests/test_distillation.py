@@ -132,7 +132,10 @@ def test_conclusions_follow_the_calibrated_interval():
                          "teacher": {**row, "nll_ts": 0.5, "latency_ms_batch32": 6.0}},
               "student_vs_member": {"accuracy_diff": 0.0, "accuracy_ci95": [-0.02, 0.02],
                                     "nll_diff": 0.0, "nll_ci95": [-0.1, 0.1],
-                                    "nll_ts_diff": -0.05, "nll_ts_ci95": [-0.08, -0.01]}}
+                                    "nll_ts_diff": -0.05, "nll_ts_ci95": [-0.08, -0.01]},
+              "teacher_vs_member": {"accuracy_diff": 0.0, "accuracy_ci95": [-0.02, 0.02],
+                                    "nll_ts_diff": -0.15, "nll_ts_ci95": [-0.2, -0.1]}}
     text = " ".join(reports.distillation_conclusions(result))
     assert "calibrated log-loss the student is **better** by 0.050" in text
-    assert "kept 33%" in text and "3.0x less than the teacher" in text
+    assert "the student kept 33%" in text and "3.0x less than the teacher" in text
+    assert "in accuracy (+0.000) cannot be told from zero" in text

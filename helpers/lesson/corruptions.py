@@ -13,7 +13,7 @@ import io
 import numpy as np
 from matplotlib.colors import hsv_to_rgb, rgb_to_hsv
 from PIL import Image
-from scipy import ndimage
+from scipy import ndimage, stats
 
 from helpers.lesson.combiners import apply_temperature, log_loss, per_image_nll
 from helpers.lesson.judging import expected_calibration_error, paired_difference
@@ -155,7 +155,7 @@ def pooled_comparison(labels: np.ndarray, clean: dict, corrupted: dict, model_a:
     levels = {"clean": [clean]}
     for (_, severity), probs in corrupted.items():
         levels.setdefault(str(severity), []).append(probs)
-    out = {}
+    out, clean_gap = {}, None
     for level, copies in levels.items():
         (right_a, nll_a), (right_b, nll_b) = per_image(copies, model_a), per_image(copies, model_b)
         acc, acc_ci = paired_difference(right_a, right_b, seed=seed)
@@ -163,4 +163,31 @@ def pooled_comparison(labels: np.ndarray, clean: dict, corrupted: dict, model_a:
         out[level] = {"images": int(len(labels)), "copies": len(copies), "accuracy_diff": acc,
                       "accuracy_ci95": list(acc_ci), "nll_ts_diff": nll,
                       "nll_ts_ci95": list(nll_ci)}
+        gap = right_a - right_b  # each source image's accuracy gap
+        if clean_gap is None:
+            clean_gap = gap
+        else:  # does the gap grow under shift? the same source images, clean and corrupted
+            growth, growth_ci = paired_difference(gap, clean_gap, seed=seed)
+            out[level].update(gap_growth=growth, gap_growth_ci95=list(growth_ci))
     return out
+
+
+def calibration_change(labels: np.ndarray, clean: dict, corrupted: dict, severity: int,
+                       models, n_resamples: int = 500, seed: int = 0) -> dict:
+    """The mean ECE of ``models`` at ``severity`` (all corruption types pooled) minus on the
+    clean images, with a 95% interval that resamples source images with all their copies."""
+    copies = [probs for (_, s), probs in corrupted.items() if s == severity]
+
+    def change(index):
+        index = index.astype(int)
+        tiled = np.tile(labels[index], len(copies))
+        shifted = [expected_calibration_error(tiled, np.concatenate([c[m][index] for c in copies]))
+                   for m in models]
+        base = [expected_calibration_error(labels[index], clean[m][index]) for m in models]
+        return np.mean(shifted) - np.mean(base)
+
+    result = stats.bootstrap((np.arange(len(labels)),), change, vectorized=False,
+                             n_resamples=n_resamples, method="percentile",
+                             random_state=np.random.default_rng(seed))
+    return {"ece_change": float(change(np.arange(len(labels)))),
+            "ece_change_ci95": [float(v) for v in result.confidence_interval]}

@@ -40,6 +40,21 @@ def paired_difference(values_a: np.ndarray, values_b: np.ndarray, n_resamples: i
     return float(diff.mean()), (float(low), float(high))
 
 
+def paired_statistic(statistic, labels: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray,
+                     n_resamples: int = 1000, seed: int = 0) -> tuple[float, tuple[float, float]]:
+    """``statistic(labels, probs)`` of A minus B (e.g. the ECE) and its 95% percentile-bootstrap
+    interval: images are resampled by index, each with its label and both models' predictions."""
+    def difference(index):
+        index = index.astype(int)
+        return statistic(labels[index], probs_a[index]) - statistic(labels[index], probs_b[index])
+
+    result = stats.bootstrap((np.arange(len(labels)),), difference, vectorized=False,
+                             n_resamples=n_resamples, method="percentile",
+                             random_state=np.random.default_rng(seed))
+    low, high = np.nan_to_num(result.confidence_interval, nan=0.0)
+    return float(difference(np.arange(len(labels)))), (float(low), float(high))
+
+
 def mcnemar(labels: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray) -> dict:
     """McNemar's exact test on the images exactly one of the two models gets right."""
     right_a, right_b = probs_a.argmax(1) == labels, probs_b.argmax(1) == labels
