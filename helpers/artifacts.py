@@ -27,7 +27,7 @@ from helpers.config import Settings
 
 #: The notebooks of the series, in order (the runner, the tests and the benchmarks use this list).
 NOTEBOOKS = ("01_data_preview", "02_custom_cnn", "03_vgg16", "04_mobilenet", "05_ensembles",
-             "06_evaluation", "07_under_shift", "08_distillation")
+             "06_evaluation", "07_under_shift", "08_distillation", "09_families")
 #: The three members and the notebook that trains each.
 MEMBER_NOTEBOOKS = {"custom_cnn": "02_custom_cnn", "vgg16": "03_vgg16", "mobilenet": "04_mobilenet"}
 MEMBER_NAMES = tuple(MEMBER_NOTEBOOKS)
@@ -40,11 +40,12 @@ FEATURE_ENSEMBLE_NAMES = ("feature_concatenation",)
 ALL_ENSEMBLE_NAMES = ENSEMBLE_NAMES + FEATURE_ENSEMBLE_NAMES
 #: Which notebook makes each saved model: members 02-04, ensembles 05, the student 08.
 MADE_BY = {**MEMBER_NOTEBOOKS, **{f"{name}_head": nb for name, nb in MEMBER_NOTEBOOKS.items()},
-           **dict.fromkeys(ALL_ENSEMBLE_NAMES, "05_ensembles"),
+           **dict.fromkeys(ALL_ENSEMBLE_NAMES, "05_ensembles"), "under_shift": "07_under_shift",
            "student": "08_distillation", "student_head": "08_distillation"}
 #: The results files, by the notebook that writes them.
 RESULTS_FILES = {"06_evaluation": "results.json", "07_under_shift": "results_shift.json",
-                 "08_distillation": "results_distillation.json"}
+                 "08_distillation": "results_distillation.json",
+                 "09_families": "results_families.json", "summary": "results_summary.json"}
 
 
 class MissingArtifactError(FileNotFoundError):
@@ -88,6 +89,15 @@ def selection_path(settings: Settings) -> Path:
 def results_path(settings: Settings, notebook: str = "06_evaluation") -> Path:
     """The results file a notebook writes (``RESULTS_FILES``)."""
     return settings.path(RESULTS_FILES[notebook])
+
+
+def shift_predictions_path(settings: Settings) -> Path:
+    """Every model's probabilities on notebook 07's clean and corrupted copies."""
+    return settings.path("predictions", "under_shift.npz")
+
+
+def training_seconds_path(settings: Settings) -> Path:
+    return settings.path("training_seconds.json")
 
 
 def executed_dir(settings: Settings) -> Path:
@@ -227,6 +237,58 @@ def load_predictions(settings: Settings, name: str) -> dict[str, np.ndarray]:
     return cached
 
 
+def record_training_seconds(settings: Settings, name: str, seconds: float) -> dict:
+    """Add how long ``name`` took to train (measured by its notebook) to the run's record, which
+    the families notebook reads to weigh training costs."""
+    path = training_seconds_path(settings)
+    record = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    record[name] = float(seconds)
+    write_json(path, record)
+    return record
+
+
+def load_training_seconds(settings: Settings) -> dict[str, float]:
+    path = training_seconds_path(settings)
+    if not path.exists():
+        raise MissingArtifactError(f"No training times recorded at {path}. Run notebooks 02-05 "
+                                   f"first (settings: {settings.run_name}).")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def save_shift_predictions(settings: Settings, labels: np.ndarray, clean: dict, corrupted: dict,
+                           subset: np.ndarray) -> Path:
+    """Notebook 07's probabilities of every model on the clean test subset and on every
+    corrupted copy of it, with the subset's indices, for the notebooks after it."""
+    arrays = {"labels": labels, "subset": subset}
+    for model, probs in clean.items():
+        arrays[f"clean/{model}"] = probs
+    for (corruption, severity), by_model in corrupted.items():
+        for model, probs in by_model.items():
+            arrays[f"{corruption}/{severity}/{model}"] = probs
+    return write_atomic(shift_predictions_path(settings), lambda tmp: np.savez(
+        tmp, provenance=json.dumps(provenance(settings)), **arrays))
+
+
+def load_shift_predictions(settings: Settings) -> tuple[np.ndarray, np.ndarray, dict, dict]:
+    """``labels, subset, clean, corrupted`` as notebook 07 computed them."""
+    path = shift_predictions_path(settings)
+    if not path.exists():
+        raise MissingArtifactError(f"Predictions under shift not found at {path}. Run "
+                                   f"07_under_shift.ipynb first (settings: {settings.run_name}).")
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    check_provenance(json.loads(str(arrays.pop("provenance"))), settings, path, "under_shift")
+    labels, subset = arrays.pop("labels"), arrays.pop("subset")
+    clean, corrupted = {}, {}
+    for key, probs in arrays.items():
+        parts = key.split("/")
+        if parts[0] == "clean":
+            clean[parts[1]] = probs
+        else:
+            corrupted.setdefault((parts[0], int(parts[1])), {})[parts[2]] = probs
+    return labels, subset, clean, corrupted
+
+
 # --------------------------------------------------------------------------- the validation choice
 def save_selection(settings: Settings, member: str, ensemble: str, scores: dict[str, dict],
                    criterion: str, **details) -> dict:
@@ -254,6 +316,7 @@ def load_results(settings: Settings, notebook: str = "06_evaluation") -> dict:
     """A results file written by ``notebook``, or a clear error naming the notebook to run."""
     path = results_path(settings, notebook)
     if not path.exists():
-        raise MissingArtifactError(f"{path.name} not found in {path.parent}. Run {notebook}.ipynb "
+        made = "09_families" if notebook == "summary" else notebook
+        raise MissingArtifactError(f"{path.name} not found in {path.parent}. Run {made}.ipynb "
                                    f"first (settings: {settings.run_name}).")
     return json.loads(path.read_text(encoding="utf-8"))

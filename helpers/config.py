@@ -23,22 +23,29 @@ PRESET_NAMES = ("smoke", "cpu", "gpu")
 #: - ``latency_calls``: timed calls per model and batch size after one warm-up call (notebooks 06
 #:   and 08); in ``smoke`` one call, which only checks the plumbing;
 #: - ``views``: augmented views stored per training image for the layers trained on a frozen
-#:   backbone's output (notebooks 03 and 04; chosen by ``benchmarks/stored_views.py``).
+#:   backbone's output (notebooks 03 and 04; chosen by ``benchmarks/stored_views.py``);
+#: - ``combiner_epochs``: the most epochs a combiner trains for in notebook 05 (early stopping
+#:   usually ends sooner); in ``smoke`` few, which only checks the plumbing;
+#: - ``family_members`` and ``dropout_samples``: M, the copies of a deep ensemble and the snapshots
+#:   of a snapshot ensemble, and S, the samples of MC dropout (notebook 09); the smallest in
+#:   ``smoke``.
 PRESETS: dict[str, dict] = {
     "smoke": {"image_size": 48, "epochs": 2, "weights": "none", "batch_size": 32,
               "max_per_class": None, "demo_data": True, "shift_images": None,
               "corruptions": ("gaussian_noise", "gaussian_blur"), "latency_calls": 1,
-              "views": 2},
+              "views": 2, "combiner_epochs": 20, "family_members": 2, "dropout_samples": 2},
     # 100 images per class and 10 epochs keep all eight notebooks within 45 minutes on a 2-core
     # machine without AVX-512, where VGG16 trains at about 6 images/s at 128 px
     # (benchmarks/training_cost.py); ENSEMBLE_MAX_PER_CLASS=none uses all 6,899 images.
     # Notebook 07 corrupts 64 of the 120 test images (18 corrupted copies) for the same budget.
     "cpu": {"image_size": 128, "epochs": 10, "weights": "imagenet", "batch_size": 32,
             "max_per_class": 100, "demo_data": False, "shift_images": 64,
-            "corruptions": None, "latency_calls": 5, "views": 4},
+            "corruptions": None, "latency_calls": 5, "views": 4, "combiner_epochs": 100,
+            "family_members": 3, "dropout_samples": 16},
     "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,
             "max_per_class": None, "demo_data": False, "shift_images": None,
-            "corruptions": None, "latency_calls": 5, "views": 4},
+            "corruptions": None, "latency_calls": 5, "views": 4, "combiner_epochs": 100,
+            "family_members": 3, "dropout_samples": 16},
 }
 
 #: The environment variables, one per setting.
@@ -83,6 +90,9 @@ class Settings:
     corruptions: tuple[str, ...] | None = None  # corruption types of notebook 07 (None: all)
     latency_calls: int = 5  # timed inference calls per model and batch size (06, 08)
     views: int = 4  # stored augmented views per training image (03, 04)
+    combiner_epochs: int = 100  # the most epochs of a combiner's fit (05)
+    family_members: int = 3  # M: deep-ensemble copies and snapshots (09)
+    dropout_samples: int = 16  # S: MC-dropout samples (09)
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     overrides: tuple[str, ...] = field(default=(), compare=False)
@@ -147,7 +157,8 @@ class Settings:
                      else str(self.data_dir)))
         rows += [(name, getattr(self, name)) for name in
                  ("image_size", "epochs", "batch_size", "weights", "max_per_class", "seed",
-                  "shift_images", "views")]
+                  "shift_images", "views", "combiner_epochs", "family_members",
+                  "dropout_samples")]
         rows.append(("artifacts", str(self.run_dir)))
         width = max(len(k) for k, _ in rows)
         lines = [f"{k:<{width}} : {v}" + ("   (from environment)" if k in self.overrides else "")
@@ -243,6 +254,9 @@ def load(env: dict | None = None) -> Settings:
         corruptions=defaults["corruptions"],
         latency_calls=defaults["latency_calls"],
         views=defaults["views"],
+        combiner_epochs=defaults["combiner_epochs"],
+        family_members=defaults["family_members"],
+        dropout_samples=defaults["dropout_samples"],
         overrides=tuple(sorted(given)),
     )
 

@@ -63,6 +63,10 @@ LESSONS = (
            "from PIL import Image\nfrom scipy import ndimage, stats\n\n"
            "from helpers.lesson.combiners import apply_temperature, log_loss, per_image_nll\n"
            "from helpers.lesson.judging import expected_calibration_error, paired_difference\n"),
+    Lesson("families", "09_families",
+           "The snapshot schedule, MC dropout, test-time augmentation and the ambiguity "
+           "decomposition of notebook 09.",
+           "import keras\nimport numpy as np\nfrom keras import layers, ops\n"),
     Lesson("distillation", "08_distillation",
            "The distillation loss of notebook 08, computed in log space.",
            "import keras\nimport numpy as np\nfrom keras import ops\n"),

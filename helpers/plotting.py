@@ -205,3 +205,17 @@ def metric_vs_severity(curves: dict[str, dict[str, list[float]]], severities: li
                title=f"{title} under shift")
     axes.ravel()[0].legend(fontsize=7)
     return _finish(fig, save_to)
+
+
+def ambiguity_and_gain(decompositions: dict[str, dict], save_to: Path | None = None):
+    """Each averaging ensemble as a point: its members' ambiguity (how much they disagree) on x,
+    its Brier-score gain over its best member on y; the line y = 0 is no gain."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, d in decompositions.items():
+        ax.scatter(d["ambiguity"], d["gain_over_best_member"], s=60, label=name)
+    ax.axhline(0, color="k", linewidth=0.8)
+    ax.set(xlabel="ambiguity (mean squared spread of the members around their average)",
+           ylabel="Brier-score gain over the best member",
+           title="Averaging gains where the members disagree")
+    ax.legend(fontsize=8)
+    return _finish(fig, save_to)

@@ -278,3 +278,149 @@ def distillation_conclusions(result: dict) -> list[str]:
                      f"32, {ratio:.1f}x less than the teacher, with {student['params']:,} "
                      f"parameters against {teacher['params']:,}.")
     return lines
+
+
+# --------------------------------------------------------------------------- notebook 09
+def diversity_sentences(decompositions: dict[str, dict]) -> list[str]:
+    """What the ambiguity decomposition says for each averaging family, computed."""
+    lines = []
+    for family, d in decompositions.items():
+        verb = "beats" if d["gain_over_best_member"] > 0 else "does not beat"
+        lines.append(f"**{family}**: its members' mean Brier score is {d['mean_member_brier']:.4f} "
+                     f"and their ambiguity {d['ambiguity']:.4f}, so the average scores "
+                     f"{d['ensemble_brier']:.4f}; it {verb} its best member "
+                     f"({d['best_member_brier']:.4f}), with the members disagreeing on "
+                     f"{d['disagreement']:.1%} of the images.")
+    ranked = sorted(decompositions, key=lambda f: decompositions[f]["ambiguity"])
+    if len(ranked) > 1:
+        least, most = ranked[0], ranked[-1]
+        lines.append(f"The least diverse family here is {least} (ambiguity "
+                     f"{decompositions[least]['ambiguity']:.4f}), the most diverse {most} "
+                     f"({decompositions[most]['ambiguity']:.4f}): the more the members disagree, "
+                     f"the more their average gains over their mean, which is why copies of one "
+                     f"architecture need different seeds, cycles or masks to help at all.")
+    return lines
+
+
+SUMMARY_ROWS = ("accuracy", "calibrated log-loss", "ECE", "accuracy under shift, severity 1",
+                "accuracy under shift, severity 3", "accuracy under shift, severity 5",
+                "latency x", "parameters x", "training cost x")
+
+
+def _verdict(diff: float, ci95, lower_is_better: bool = False) -> str:
+    low, high = ci95
+    if (high < 0) if lower_is_better else (low > 0):
+        return "pays"
+    if (low > 0) if lower_is_better else (high < 0):
+        return "costs"
+    return "cannot tell"
+
+
+def _ratio_cell(value: float, reference: float) -> dict:
+    """A measured cost as a ratio to the best member's; within 10% of 1 it cannot be told."""
+    ratio = float(value) / float(reference) if reference else float("inf")
+    verdict = "costs" if ratio > 1.1 else "pays" if ratio < 1 / 1.1 else "cannot tell"
+    return {"verdict": verdict, "diff": ratio, "ci95": [ratio, ratio]}
+
+
+def series_summary(columns: dict[str, dict], best_member_row: dict, best_member: str) -> dict:
+    """The series' answer: for every column (an ensemble family or the distilled student) and
+    row, "pays", "costs" or "cannot tell" against the best single model, from the intervals
+    (quality rows) or measured ratios (cost rows)."""
+    cells = {}
+    for column, row in columns.items():
+        vs = row["vs_best_member"]
+        cell = {"accuracy": {"verdict": _verdict(vs["accuracy_diff"], vs["accuracy_ci95"]),
+                             "diff": vs["accuracy_diff"], "ci95": vs["accuracy_ci95"]},
+                "calibrated log-loss": {"verdict": _verdict(vs["nll_ts_diff"], vs["nll_ts_ci95"],
+                                                            lower_is_better=True),
+                                        "diff": vs["nll_ts_diff"], "ci95": vs["nll_ts_ci95"]},
+                "ECE": {"verdict": _verdict(vs["ece_ts_diff"], vs["ece_ts_ci95"],
+                                            lower_is_better=True),
+                        "diff": vs["ece_ts_diff"], "ci95": vs["ece_ts_ci95"]}}
+        for severity in ("1", "3", "5"):
+            shifted = row["shift"][severity]
+            cell[f"accuracy under shift, severity {severity}"] = {
+                "verdict": _verdict(shifted["accuracy_diff"], shifted["accuracy_ci95"]),
+                "diff": shifted["accuracy_diff"], "ci95": shifted["accuracy_ci95"]}
+        cell["latency x"] = _ratio_cell(row["latency_ms_batch32"],
+                                        best_member_row["latency_ms_batch32"])
+        cell["parameters x"] = _ratio_cell(row["params"], best_member_row["params"])
+        cell["training cost x"] = _ratio_cell(row["train_seconds"],
+                                              best_member_row["train_seconds"])
+        cells[column] = cell
+    return {"rows": list(SUMMARY_ROWS), "columns": list(columns), "best_member": best_member,
+            "cells": cells}
+
+
+def summary_markdown(summary: dict) -> str:
+    """The summary as a Markdown table: one row per question, one column per ensemble."""
+    lines = [f"Against the best single model ({summary['best_member']}):", "",
+             "| | " + " | ".join(summary["columns"]) + " |",
+             "|---|" + "---|" * len(summary["columns"])]
+    for row in summary["rows"]:
+        cells = []
+        for column in summary["columns"]:
+            cell = summary["cells"][column][row]
+            value = (f"{cell['diff']:.1f}x" if row.endswith(" x")
+                     else f"{cell['diff']:+.3f}")
+            cells.append(f"{cell['verdict']} ({value})")
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary_sentences(summary: dict) -> list[str]:
+    """What a learner should build when, and where this run agrees with the literature,
+    computed from the verdicts."""
+    cells, columns = summary["cells"], summary["columns"]
+
+    def paying(row):
+        return [c for c in columns if cells[c][row]["verdict"] == "pays"]
+
+    quality = ("accuracy", "calibrated log-loss", "ECE")
+    lines = []
+    for row in quality + ("accuracy under shift, severity 5",):
+        who = paying(row)
+        lines.append(f"In {row}, " + (f"{', '.join(who)} pay" if who else
+                                       "no ensemble pays (every interval includes zero or "
+                                       "favours the single model)") + ".")
+    any_gain = {c: any(cells[c][r]["verdict"] == "pays" for r in quality) for c in columns}
+    cheapest = sorted((c for c in columns if any_gain[c]),
+                      key=lambda c: cells[c]["latency x"]["diff"])
+    if cheapest:
+        c = cheapest[0]
+        lines.append(f"Build, when a measurable gain is wanted at the least inference cost: "
+                     f"**{c}** ({cells[c]['latency x']['diff']:.1f}x the best member's latency).")
+    else:
+        lines.append("On this run no ensemble bought a measurable gain in accuracy, log-loss or "
+                     "calibration: build the best single model, or measure on more images.")
+    expectations = (
+        ("deep_ensemble", "calibrated log-loss", "a deep ensemble improves log-loss "
+         "(uncertainty-baselines, CIFAR-10: NLL 0.159 for one model, 0.114 for four seeds)"),
+        ("deep_ensemble", "ECE", "a deep ensemble is better calibrated (ECE 0.023 to 0.010)"),
+        ("tta", "calibrated log-loss", "test-time augmentation improves almost every method "
+         "(Ashukha et al. 2020)"),
+        ("mc_dropout", "accuracy under shift, severity 5", "MC dropout helps less under shift "
+         "than a deep ensemble (Ovadia et al. 2019)"))
+    for column, row, claim in expectations:
+        if column not in cells:
+            continue
+        verdict = cells[column][row]["verdict"]
+        agreement = ("agrees" if verdict == "pays" else "cannot confirm it"
+                     if verdict == "cannot tell" else "disagrees")
+        if column == "mc_dropout":
+            deep = cells.get("deep_ensemble", {}).get(row, {}).get("diff")
+            mine = cells[column][row]["diff"]
+            agreement = ("agrees" if deep is not None and mine <= deep else "disagrees")
+        lines.append(f"The literature reports that {claim}; this run {agreement} "
+                     f"({column}, {row}: {verdict}).")
+    return lines
+
+
+def write_summary(settings: Settings, summary: dict):
+    """``results_summary.json`` and ``results_summary.md`` in the run folder."""
+    json_path = artifacts.write_json(artifacts.results_path(settings, "summary"), summary)
+    md_path = artifacts.write_text(json_path.with_suffix(".md"),
+                                   "# When does an ensemble pay?\n\n" + summary_markdown(summary)
+                                   + "\n\n" + bullets(summary_sentences(summary)) + "\n")
+    return json_path, md_path

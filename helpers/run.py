@@ -2,8 +2,9 @@
 
 Each notebook runs in a fresh kernel (nbclient), is saved with its outputs into
 ``<artifacts>/executed/``, and its time is shown; the leaderboard from ``results.md``
-is printed at the end. A failing cell stops the run with the notebook, the cell's
-heading and the error, and the exit code is non-zero.
+and, after a run that reaches the last notebook, the series' answer from
+``results_summary.md`` are printed at the end. A failing cell stops the run with the notebook,
+the cell's heading and the error, and the exit code is non-zero.
 """
 
 from __future__ import annotations
@@ -214,9 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     artifacts.write_json(out_dir / "timings.json",
                          {"preset": settings.preset, "seconds": dict(timings)})
     print(f"Executed notebooks: {out_dir}")
-    results = artifacts.results_path(settings).with_suffix(".md")
-    if results.exists():
-        print("\n" + results.read_text(encoding="utf-8"))
+    for notebook in ("06_evaluation", "summary"):  # the leaderboard, then the series' answer
+        results = artifacts.results_path(settings, notebook).with_suffix(".md")
+        if results.exists() and (notebook != "summary" or chosen[-1] == NOTEBOOKS[-1]):
+            print("\n" + results.read_text(encoding="utf-8"))
     return 0
 
 

@@ -23,6 +23,7 @@ LAYERS = {
     "helpers.lesson.judging": 5,
     "helpers.lesson.corruptions": 6,
     "helpers.lesson.distillation": 5,
+    "helpers.lesson.families": 5,
     "helpers.evaluation": 7,
     "helpers.ensembles": 8,
     "helpers.reports": 8,

@@ -4,17 +4,13 @@ import json
 
 import pytest
 
-from helpers import colab
+from helpers import artifacts, colab
 from helpers.config import project_root
 
 
 NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
-EXPECTED = ["01_data_preview", "02_custom_cnn", "03_vgg16", "04_mobilenet", "05_ensembles", "06_evaluation",
-            "07_under_shift", "08_distillation"]
-
-
-def test_the_eight_notebooks_exist():
-    assert [p.stem for p in NOTEBOOKS] == EXPECTED
+def test_the_notebooks_are_the_runners_list():
+    assert tuple(p.stem for p in NOTEBOOKS) == artifacts.NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

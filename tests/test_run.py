@@ -18,11 +18,12 @@ def _notebook(cells: list[tuple[str, str]]) -> str:
 
 def test_select_notebooks():
     assert run.select(None, None) == list(run.NOTEBOOKS)
-    assert run.select("5", None) == ["05_ensembles", "06_evaluation", "07_under_shift", "08_distillation"]
+    assert run.select("5", None) == ["05_ensembles", "06_evaluation", "07_under_shift",
+                                     "08_distillation", "09_families"]
     assert run.select(None, "02,06") == ["02_custom_cnn", "06_evaluation"]
-    assert run.select("7", None) == ["07_under_shift", "08_distillation"]
-    with pytest.raises(ValueError, match="use 01-08"):
-        run.select(None, "09")
+    assert run.select("7", None) == ["07_under_shift", "08_distillation", "09_families"]
+    with pytest.raises(ValueError, match="use 01-09"):
+        run.select(None, "10")
 
 
 def test_missing_dataset_is_reported_before_any_kernel_starts(tmp_path):
@@ -70,8 +71,8 @@ def test_the_runner_process_does_not_load_tensorflow(monkeypatch):
     assert not helpers._started_as_a_tool()
     # -X importtime lists every module the runner imports; a bad --only stops it after set-up.
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "helpers.run", "--preset", "smoke",
-                             "--only", "09"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "use 01-08" in result.stderr
+                             "--only", "10"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "use 01-09" in result.stderr
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
                 if line.startswith("import time:")]
     assert "helpers.config" in imported

@@ -154,12 +154,12 @@ def cross_fit(fit, inputs: list, labels: np.ndarray, folds: np.ndarray) -> Cross
     return CrossFit(out_of_fold, fold_epochs, final_epochs, final, time.perf_counter() - start)
 
 
-def keras_fitter(build, seed: int = 0, learning_rate: float = 2e-2):
+def keras_fitter(build, seed: int = 0, learning_rate: float = 2e-2, max_epochs: int = 100):
     """A fitter for the Keras combiner that ``build()`` makes, fitted by ``fit_combiner``."""
     def fit(inputs, labels, epochs=None):
         combiner = build()
-        history = fit_combiner(combiner, inputs, labels, seed=seed,
-                               learning_rate=learning_rate, epochs=epochs)
+        history = fit_combiner(combiner, inputs, labels, seed=seed, learning_rate=learning_rate,
+                               epochs=epochs, max_epochs=max_epochs)
         if epochs is None and history is not None:  # the epoch with the best holdout loss
             epochs = int(np.argmin(history.history["val_loss"])) + 1
         return combiner, epochs
