@@ -45,34 +45,72 @@ def goals() -> list[str]:
                     f"| {verdict(r['ratio'] <= r['goal_ratio'])} |")
     if r := load("training_cost"):
         preset = r["cpu_preset"]
-        chosen = next(p for p in r["projections"] if all(p[k] == v for k, v in preset.items()))
-        rows.append(f"| 5 | `cpu` preset, all {r.get('notebooks', 6)} notebooks on the real dataset (projected; "
-                    f"{preset['image_size']} px, {preset['max_per_class'] or 'all'} images per class, "
-                    f"{preset['epochs']} epochs max) "
+        chosen = next(p for p in r["projections"]
+                      if all(p[k] == v for k, v in preset.items()))
+        rows.append(f"| 5 | `cpu` preset, all {r['notebooks']} notebooks on the real dataset "
+                    f"(projected; {preset['image_size']} px, "
+                    f"{preset['max_per_class'] or 'all'} training images per class, "
+                    f"{preset['views']} stored views, {preset['epochs']} epochs max) "
                     f"| **{chosen['minutes']:.0f} min** | {r['goal_minutes']} min "
                     f"| {verdict(chosen['minutes'] <= r['goal_minutes'])} |")
     return rows
+
+
+SPEED_NAMES = {
+    "custom_cnn_train": "custom CNN, training (augmentation inside)",
+    "custom_cnn_predict": "custom CNN, prediction",
+    "vgg16_bottom": "VGG16, frozen bottom once per image or view",
+    "vgg16_head_train": "VGG16, head training on stored tensors",
+    "vgg16_head_predict": "VGG16, head prediction on stored tensors",
+    "vgg16_predict": "VGG16, whole member prediction",
+    "mobilenet_bottom": "MobileNet, frozen bottom once per image or view",
+    "mobilenet_head_train": "MobileNet, head training on stored tensors",
+    "mobilenet_head_predict": "MobileNet, head prediction on stored tensors",
+    "mobilenet_predict": "MobileNet, whole member prediction",
+    "mobilenet_whole_train": "MobileNet trained whole (no ImageNet weights)",
+}
 
 
 def training() -> list[str]:
     r = load("training_cost")
     if not r:
         return []
-    rows = ["| member | image size | training images/s | prediction images/s |", "|---|---|---|---|"]
-    for size, members in r["speeds"].items():
-        for name, s in members.items():
-            rows.append(f"| {name} | {size} | {s['train_images_per_s']:.0f} | {s['predict_images_per_s']:.0f} |")
-    size = next(iter(r["speeds"]))
-    for name, s in r.get("trained_whole", {}).items():
-        slower = r["speeds"][size][name]["train_images_per_s"] / s["train_images_per_s"]
-        rows.append(f"| {name}, backbone trained whole ({slower:.1f}x slower; not used) | {size} | "
-                    f"{s['train_images_per_s']:.1f} | {s['predict_images_per_s']:.0f} |")
-    rows += ["", "| image size | images per class | epochs (max) | test images per corrupted copy (07) "
-                 "| training images | projected minutes |", "|---|---|---|---|---|---|"]
+    rows = ["| part | image size | images (or stored tensors) per second |", "|---|---|---|"]
+    for size, speeds in r["speeds"].items():
+        for key, name in SPEED_NAMES.items():
+            rows.append(f"| {name} | {size} | {speeds[key]:.0f} |")
+    preset = r["cpu_preset"]
+    rows += ["", "| image size | training images per class | stored views "
+                 "| test images per corrupted copy (07, 09) | training images | projected minutes |",
+             "|---|---|---|---|---|---|"]
     for p in r["projections"]:
-        if p["max_per_class"] in (None, 300, 150, 100):
-            rows.append(f"| {p['image_size']} | {p['max_per_class'] or 'all'} | {p['epochs']} | "
-                        f"{p.get('shift_images') or 'all'} | {p['train_images']:,} | {p['minutes']:.0f} |")
+        mark = " (the `cpu` preset)" if all(p[k] == v for k, v in preset.items()) else ""
+        rows.append(f"| {p['image_size']} | {p['max_per_class'] or 'all'} | {p['views']} | "
+                    f"{p.get('shift_images') or 'all'} | {p['train_images']:,} | "
+                    f"{p['minutes']:.0f}{mark} |")
+    return rows
+
+
+def stored_views() -> list[str]:
+    r = load("stored_views")
+    if not r:
+        return []
+    rows = ["| VGG16 trained with | validation accuracy | validation log-loss | seconds |",
+            "|---|---|---|---|"]
+    for way, row in r["rows"].items():
+        rows.append(f"| {way} | {row['accuracy']:.3f} | {row['log_loss']:.3f} | "
+                    f"{row['seconds']:.0f} |")
+    return rows
+
+
+def distillation_settings() -> list[str]:
+    r = load("distillation_settings")
+    if not r:
+        return []
+    rows = ["| student | validation accuracy | log-loss | log-loss after temperature scaling |",
+            "|---|---|---|---|"]
+    for name, row in r["rows"].items():
+        rows.append(f"| {name} | {row['accuracy']:.3f} | {row['nll']:.3f} | {row['nll_ts']:.3f} |")
     return rows
 
 
@@ -87,11 +125,9 @@ def memory() -> list[str]:
 
 
 def main() -> None:
-    print("\n".join(goals()))
-    print()
-    print("\n".join(training()))
-    print()
-    print("\n".join(memory()))
+    for table in (goals(), training(), stored_views(), distillation_settings(), memory()):
+        print("\n".join(table))
+        print()
 
 
 if __name__ == "__main__":

@@ -64,7 +64,9 @@ DEFAULT_SEED = 42
 #: The custom CNN's four 3x3 convolutions and 2x2 poolings need at least 46 pixels, and the
 #: pre-trained backbones at least 32; below that notebook 02 would fail with a shape error.
 MIN_IMAGE_SIZE = 48
-WEIGHT_CHOICES = ("imagenet", "none")
+#: ``random``: random weights, frozen where ImageNet weights would be. The members then learn little,
+#: but cost exactly what they cost with ImageNet weights: for timing the ``cpu`` preset offline.
+WEIGHT_CHOICES = ("imagenet", "none", "random")
 
 
 def project_root() -> Path:

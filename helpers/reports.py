@@ -35,6 +35,10 @@ def caveats(settings: Settings) -> list[str]:
     if settings.weights == "none":
         return ["This run trained the members from random weights (`ENSEMBLE_WEIGHTS=none`): "
                 "the findings are about weaker members than the series is designed for."]
+    if settings.weights == "random":
+        return ["**These numbers time the code, not the method**: `ENSEMBLE_WEIGHTS=random` "
+                "freezes random weights where ImageNet weights would be, so the members learn "
+                "little."]
     return []
 
 

@@ -66,7 +66,7 @@ def test_every_variable_overrides(tmp_path):
     ("ENSEMBLE_IMAGE_SIZE", "40", ">= 48"),
     ("ENSEMBLE_IMAGE_SIZE", "big", "whole number"),
     ("ENSEMBLE_EPOCHS", "2.5", "whole number"),
-    ("ENSEMBLE_WEIGHTS", "random", "imagenet, none"),
+    ("ENSEMBLE_WEIGHTS", "pretrained", "imagenet, none, random"),
     ("ENSEMBLE_MAX_PER_CLASS", "-1", ">= 3"),
     ("ENSEMBLE_SEED", "abc", "whole number"),
 ])
@@ -117,3 +117,11 @@ print(type(strategy).__name__, strategy.num_replicas_in_sync)
 
 def test_default_strategy_on_one_device():
     assert config.get_strategy().num_replicas_in_sync == 1
+
+
+def test_random_weights_are_frozen_like_imagenet_ones_for_timing():
+    from helpers import members
+
+    s = config.load({**BASE, "ENSEMBLE_PRESET": "cpu", "ENSEMBLE_WEIGHTS": "random"})
+    assert s.keras_weights is None and members.is_frozen("mobilenet", s)
+    assert not members.is_frozen("mobilenet", config.load({**BASE, "ENSEMBLE_WEIGHTS": "none"}))

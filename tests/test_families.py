@@ -1,0 +1,125 @@
+"""Notebook 09's lesson code (``helpers.lesson.families``) and the series' summary."""
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import reports
+from helpers.lesson import families
+from tests.conftest import random_probs
+
+
+def test_the_snapshot_schedule_restarts_at_each_cycle_and_saves_one_snapshot_per_cycle():
+    schedule = families.cosine_restarts(1e-3, steps_per_cycle=4)
+    rates = [float(schedule(step)) for step in range(12)]
+    assert rates[0] == pytest.approx(1e-3) and rates[4] == pytest.approx(1e-3)
+    assert rates[8] == pytest.approx(1e-3)  # back to the start every 4 steps
+    assert rates[3] < rates[2] < rates[1] < rates[0]  # a cosine down within a cycle
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=schedule),
+                  loss="sparse_categorical_crossentropy")
+    x, y = np.random.default_rng(0).normal(size=(8, 3)), np.arange(8) % 2
+    snapshots = families.SnapshotCallback(epochs_per_cycle=2)
+    model.fit(x, y, batch_size=4, epochs=6, callbacks=[snapshots], verbose=0)
+    assert len(snapshots.snapshots) == 3  # epochs 2, 4 and 6 end a cycle
+    assert not np.allclose(snapshots.snapshots[0][0], snapshots.snapshots[1][0])
+
+
+def test_mc_dropout_keeps_batchnorm_in_inference_mode_and_samples_differ():
+    inputs = keras.Input((6,))
+    x = keras.layers.Dense(16)(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Dropout(0.5)(x)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    batchnorm = model.layers[2]
+    batchnorm.moving_mean.assign(np.full(16, 0.3, "float32"))
+    before = [np.array(w) for w in batchnorm.weights]
+    dropout_on = families.with_dropout_on(model)
+    x = np.random.default_rng(0).normal(size=(32, 6)).astype("float32")
+    first, second = families.mc_probabilities(dropout_on, x, 2)
+    assert not np.allclose(first, second)  # other masks, other predictions
+    for a, b in zip(before, batchnorm.weights):
+        np.testing.assert_array_equal(a, np.array(b))  # the moving statistics never moved
+    # one image predicted alone or within a batch: the same distribution (no batch statistics)
+    alone = np.mean(families.mc_probabilities(dropout_on, np.repeat(x[:1], 400, 0), 1)[0], 0)
+    crowd = np.mean([families.mc_probabilities(dropout_on, x, 1)[0][0] for _ in range(40)], 0)
+    np.testing.assert_allclose(alone, crowd, atol=0.08)
+    assert {type(layer).__name__ for layer in dropout_on.layers} >= {"AlwaysDropout"}
+    assert model.predict(x, verbose=0).shape == first.shape
+
+
+def test_tta_views_keep_the_shape_and_the_image():
+    images = np.random.default_rng(0).uniform(0, 255, (3, 32, 32, 3)).astype("float32")
+    views = [np.asarray(view(images)) for view in families.tta_views(32)]
+    assert len(views) == 4 and all(v.shape == images.shape for v in views)
+    np.testing.assert_allclose(views[0], images)
+    np.testing.assert_allclose(views[1][:, :, ::-1], images)  # the mirror image
+    np.testing.assert_allclose(views[3], views[2][:, :, ::-1], atol=1e-4)
+    flat = np.full((1, 32, 32, 3), 100.0, "float32")
+    for view in families.tta_views(32):
+        np.testing.assert_allclose(np.asarray(view(flat)), flat, atol=1e-3)  # nothing invented
+    member = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.GlobalAveragePooling2D(),
+                               keras.layers.Dense(4, activation="softmax")])
+    tta = families.tta_model(member, 32)
+    # a member that only sees the mean colour gives every view the same label
+    np.testing.assert_allclose(tta.predict(flat, verbose=0), member.predict(flat, verbose=0),
+                               atol=1e-6)
+
+
+def test_the_ambiguity_decomposition_adds_up_exactly():
+    labels = np.array([0, 1, 2, 1])
+    members = [np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4], [0.5, 0.4, 0.1]]),
+               np.array([[0.6, 0.3, 0.1], [0.1, 0.5, 0.4], [0.1, 0.1, 0.8], [0.2, 0.7, 0.1]])]
+    d = families.ambiguity_decomposition(labels, members)
+    average = np.mean(members, axis=0)
+    by_hand = np.mean(np.sum((average - np.eye(3)[labels]) ** 2, axis=1))
+    assert d["ensemble_brier"] == pytest.approx(by_hand)
+    assert d["mean_member_brier"] - d["ambiguity"] == pytest.approx(d["ensemble_brier"], abs=1e-12)
+    assert d["ambiguity"] > 0 and d["disagreement"] == pytest.approx(0.25)
+    same = families.ambiguity_decomposition(labels, [members[0], members[0]])
+    assert same["ambiguity"] == 0 and same["ensemble_brier"] == same["best_member_brier"]
+
+
+def _column(accuracy_ci, nll_ci, latency=2.0):
+    shift = {s: {"accuracy_diff": 0.0, "accuracy_ci95": [-0.1, 0.1]} for s in ("1", "3", "5")}
+    return {"vs_best_member": {"accuracy_diff": float(np.mean(accuracy_ci)),
+                               "accuracy_ci95": accuracy_ci, "nll_ts_diff": float(np.mean(nll_ci)),
+                               "nll_ts_ci95": nll_ci, "ece_ts_diff": 0.0,
+                               "ece_ts_ci95": [-0.01, 0.01]},
+            "shift": shift, "latency_ms_batch32": latency, "params": 30, "train_seconds": 10.0}
+
+
+def test_the_summary_verdicts_follow_the_intervals():
+    columns = {"deep_ensemble": _column([0.01, 0.05], [-0.2, -0.1], latency=6.0),
+               "tta": _column([-0.05, -0.01], [0.1, 0.2], latency=2.05),
+               "stacking": _column([-0.02, 0.03], [-0.05, 0.05])}
+    best = {"latency_ms_batch32": 2.0, "params": 10, "train_seconds": 10.0}
+    summary = reports.series_summary(columns, best, "vgg16")
+    assert summary["rows"] == list(reports.SUMMARY_ROWS)
+    cells = summary["cells"]
+    assert cells["deep_ensemble"]["accuracy"]["verdict"] == "pays"
+    assert cells["deep_ensemble"]["calibrated log-loss"]["verdict"] == "pays"  # lower is better
+    assert cells["tta"]["accuracy"]["verdict"] == "costs"
+    assert cells["tta"]["calibrated log-loss"]["verdict"] == "costs"
+    assert cells["stacking"]["accuracy"]["verdict"] == "cannot tell"
+    assert cells["deep_ensemble"]["latency x"] == {"verdict": "costs", "diff": 3.0,
+                                                    "ci95": [3.0, 3.0]}
+    assert cells["tta"]["latency x"]["verdict"] == "cannot tell"  # within 10% of the member
+    assert cells["stacking"]["parameters x"]["verdict"] == "costs"
+    text = " ".join(reports.summary_sentences(summary))
+    assert "**deep_ensemble** (3.0x" in text
+    assert "| accuracy | pays (+0.030) | costs (-0.030) | cannot tell (+0.005) |" in (
+        reports.summary_markdown(summary))
+
+
+def test_no_gain_anywhere_says_build_the_single_model():
+    columns = {"snapshot": _column([-0.02, 0.03], [-0.05, 0.05])}
+    summary = reports.series_summary(columns, {"latency_ms_batch32": 2.0, "params": 10,
+                                               "train_seconds": 10.0}, "custom_cnn")
+    assert "build the best single model" in " ".join(reports.summary_sentences(summary))
+
+
+def test_random_probabilities_make_a_valid_decomposition():
+    labels = np.arange(20) % 8
+    d = families.ambiguity_decomposition(labels, [random_probs(20, seed=s) for s in range(3)])
+    assert d["ensemble_brier"] <= d["mean_member_brier"]
