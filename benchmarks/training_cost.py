@@ -19,7 +19,9 @@ images, the dataset's whole 15% each; K stored views; E epochs; S test images pe
 - 05: two timed end-to-end epochs over 128 validation images; 06: 16 images through every model,
   and the latency calls of nine models; 07: every member over the clean and each corrupted copy of
   S test images; 08: the members over the N training images for the teacher's targets, the student
-  trained like notebook 04's MobileNet, and the latency calls of student, member and teacher.
+  trained like notebook 04's MobileNet, and the latency calls of student, member and teacher;
+  09: MobileNet's bottom once more, M copies and a snapshot run of its head, the families'
+  predictions on validation, test and corrupted copies, and their latency calls.
 
 Training is counted to the maximum number of epochs (early stopping often ends sooner). Left out:
 JPEG decoding, corrupting images and kernel starts (about a minute in all; see
@@ -104,6 +106,33 @@ def speeds(image_size: int, n_images: int) -> dict[str, float]:
     return out
 
 
+#: Notebook 09's sizes in the ``cpu`` preset: M copies and snapshots, S dropout samples, 4 views.
+FAMILY_MEMBERS = config.PRESETS["cpu"]["family_members"]
+DROPOUT_SAMPLES = config.PRESETS["cpu"]["dropout_samples"]
+TTA_VIEWS = 4
+
+
+def families_seconds(s: dict, n: int, v: int, t: int, epochs: int, views: int, shifted: int,
+                     latency: int, every_member: float) -> float:
+    """Notebook 09 with ImageNet weights: MobileNet's frozen bottom once per view and per image,
+    M copies and one snapshot run of its head, predictions of every family on validation, test
+    and the corrupted copies (test-time augmentation on MobileNet, four views), the student on
+    the copies, and the latency calls of eight models."""
+    m, samples = FAMILY_MEMBERS, DROPOUT_SAMPLES
+    copies = 1 + len(corruptions.CORRUPTIONS) * len(corruptions.SEVERITIES)
+    heads = 2 * m + samples  # copies, snapshots and dropout samples, each a pass of a head
+    seconds = (views * n + v + t) / s["mobilenet_bottom"]
+    seconds += (m + 1) * epochs * (views * n / s["mobilenet_head_train"]
+                                   + v / s["mobilenet_head_predict"])
+    seconds += heads * (v + t) / s["mobilenet_head_predict"]
+    seconds += TTA_VIEWS * (v + t + copies * shifted) / s["mobilenet_predict"]
+    seconds += copies * shifted * (1 / s["mobilenet_bottom"] + heads / s["mobilenet_head_predict"]
+                                   + 1 / s["mobilenet_predict"])  # the families and the student
+    one = 1 / s["mobilenet_predict"]
+    seconds += latency * (6 * one + 3 * every_member)  # deep, snapshot, MC, TTA, student, trio...
+    return seconds
+
+
 def projected_minutes(s: dict, sizes: dict, epochs: int, views: int, shift_images) -> dict:
     """Projected minutes of each notebook (and in all) for the ``cpu`` preset's work."""
     n, v, t = sizes["train"], sizes["val"], sizes["test"]
@@ -125,6 +154,8 @@ def projected_minutes(s: dict, sizes: dict, epochs: int, views: int, shift_image
         * min(shift_images or t, t) * every_member,
         "08": n * every_member + frozen("mobilenet") + (v + t) / s["mobilenet_predict"]
         + latency * (2 / s["mobilenet_predict"] + every_member),
+        "09": families_seconds(s, n, v, t, epochs, views, min(shift_images or t, t), latency,
+                               every_member),
     }
     minutes = {k: round(value / 60, 2) for k, value in seconds.items()}
     minutes["total"] = round(sum(seconds.values()) / 60, 1)
@@ -160,7 +191,7 @@ def main() -> None:
                                   "shift_images")}
     projections = []
     for size, s in measured.items():
-        for cap in (None, 500, 300, 200, 100):
+        for cap in (None, 500, 300, 200, 150, 100):
             for views in sorted({2, 4, cpu["views"]}):
                 for shift_images in sorted({256, cpu["shift_images"] or 0, 0}):
                     sizes = split_sizes(cap)

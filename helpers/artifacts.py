@@ -28,6 +28,9 @@ from helpers.config import Settings
 #: The notebooks of the series, in order (the runner, the tests and the benchmarks use this list).
 NOTEBOOKS = ("01_data_preview", "02_custom_cnn", "03_vgg16", "04_mobilenet", "05_ensembles",
              "06_evaluation", "07_under_shift", "08_distillation", "09_families")
+#: The worked solutions of the exercises, in ``notebooks/solutions/``, one notebook per group of
+#: notebooks; each runs after the notebooks it solves (``python -m helpers.run --solutions``).
+SOLUTIONS = ("01-04_solutions", "05-06_solutions", "07-09_solutions")
 #: The three members and the notebook that trains each.
 MEMBER_NOTEBOOKS = {"custom_cnn": "02_custom_cnn", "vgg16": "03_vgg16", "mobilenet": "04_mobilenet"}
 MEMBER_NAMES = tuple(MEMBER_NOTEBOOKS)

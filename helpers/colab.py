@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     import nbformat
 
     source = setup_cell_source(repository_url())
-    for path in sorted((project_root() / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    notebooks = project_root() / "notebooks"
+    for path in sorted([*notebooks.glob("[0-9][0-9]_*.ipynb"),
+                        *(notebooks / "solutions").glob("*.ipynb")]):
         nb = nbformat.read(path, as_version=4)
         cells = [c for c in nb.cells if c.get("id") == CELL_ID]
         if cells:

@@ -219,3 +219,14 @@ def ambiguity_and_gain(decompositions: dict[str, dict], save_to: Path | None = N
            title="Averaging gains where the members disagree")
     ax.legend(fontsize=8)
     return _finish(fig, save_to)
+
+
+def curves(series: dict[str, list[float]], ylabel: str, title: str = "",
+           save_to: Path | None = None):
+    """One line per named series against the epoch (e.g. the validation loss of variants)."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, values in series.items():
+        ax.plot(range(1, len(values) + 1), values, marker="o", label=name)
+    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
+    return _finish(fig, save_to)

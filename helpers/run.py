@@ -1,4 +1,5 @@
-"""Run the whole series: ``python -m helpers.run [--preset smoke] [--from 03] [--only 05,06]``.
+"""Run the whole series: ``python -m helpers.run [--preset smoke] [--from 03] [--only 05,06]
+[--solutions]``.
 
 Each notebook runs in a fresh kernel (nbclient), is saved with its outputs into
 ``<artifacts>/executed/``, and its time is shown; the leaderboard from ``results.md``
@@ -28,6 +29,12 @@ def notebooks_dir() -> Path:
     return config.project_root() / "notebooks"
 
 
+def notebook_path(name: str) -> Path:
+    """A notebook of the series, or of its worked solutions (``notebooks/solutions/``)."""
+    folder = notebooks_dir() / "solutions" if name in artifacts.SOLUTIONS else notebooks_dir()
+    return folder / f"{name}.ipynb"
+
+
 def select(start: str | None, only: str | None) -> list[str]:
     """The notebooks to run, by two-digit number: all, from one on, or a list."""
     numbers = [name[:2] for name in NOTEBOOKS]
@@ -44,6 +51,16 @@ def select(start: str | None, only: str | None) -> list[str]:
             raise ValueError(f"--from {start}: no such notebook; {allowed}.")
         return list(NOTEBOOKS[numbers.index(start.zfill(2)):])
     return list(NOTEBOOKS)
+
+
+def with_solutions(chosen: list[str]) -> list[str]:
+    """``chosen`` with each solutions notebook after the last notebook it solves (``01-04``
+    after 04): the solutions reuse what those notebooks saved."""
+    out = []
+    for name in chosen:
+        out.append(name)
+        out += [s for s in artifacts.SOLUTIONS if s.split("_")[0].split("-")[1] == name[:2]]
+    return out
 
 
 def _heading_of(nb, index: int) -> str:
@@ -109,14 +126,15 @@ def execute(name: str, out_dir: Path, progress: Progress | None = None,
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
-    nb = nbformat.read(notebooks_dir() / f"{name}.ipynb", as_version=4)
+    path = notebook_path(name)
+    nb = nbformat.read(path, as_version=4)
 
     def on_cell_start(cell, cell_index, **_):
         if progress is not None and cell.cell_type == "code":
             progress.enter_section(_heading_of(nb, cell_index))
 
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(notebooks_dir())}},
+                            resources={"metadata": {"path": str(path.parent)}},
                             on_cell_start=on_cell_start)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -160,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="start", metavar="NN", help="start at notebook NN (resume)")
     parser.add_argument("--only", metavar="NN,...", help="run only these notebooks, e.g. 05,06")
     parser.add_argument("--data-dir", type=Path, help="same as ENSEMBLE_DATA_DIR")
+    parser.add_argument("--solutions", action="store_true",
+                        help="also run the worked solutions of the exercises, after the "
+                             "notebooks they solve")
     args = parser.parse_args(argv)
 
     overrides = {}
@@ -170,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = config.load({**os.environ, **overrides})
         chosen = select(args.start, args.only)
+        if args.solutions:
+            chosen = with_solutions(chosen)
         if settings.data_dir is not None:
             from helpers import data
 

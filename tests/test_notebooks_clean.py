@@ -9,11 +9,26 @@ from helpers.config import project_root
 
 
 NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
+SOLUTIONS = sorted((project_root() / "notebooks" / "solutions").glob("*.ipynb"))
+EVERY = NOTEBOOKS + SOLUTIONS
 def test_the_notebooks_are_the_runners_list():
     assert tuple(p.stem for p in NOTEBOOKS) == artifacts.NOTEBOOKS
+    assert tuple(p.stem for p in SOLUTIONS) == artifacts.SOLUTIONS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_exercise_section_links_to_its_solutions(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    exercises = text[text.index("## Exercises"):] if "## Exercises" in text else ""
+    assert exercises, f"{path.name} has no exercises"
+    solutions = [s for s in artifacts.SOLUTIONS if f"solutions/{s}.ipynb" in exercises]
+    assert len(solutions) == 1, f"{path.name}: its exercises must link to their solutions"
+    first, last = solutions[0].split("_")[0].split("-")
+    assert first <= path.stem[:2] <= last
+
+
+@pytest.mark.parametrize("path", EVERY, ids=lambda p: p.name)
 def test_notebook_has_no_outputs(path):
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     dirty = [i for i, c in enumerate(cells) if c["cell_type"] == "code"
@@ -22,7 +37,7 @@ def test_notebook_has_no_outputs(path):
                        f"`nbstripout notebooks/*.ipynb`")
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EVERY, ids=lambda p: p.name)
 def test_notebook_shape(path):
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     markdown = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
@@ -31,7 +46,7 @@ def test_notebook_shape(path):
     assert any(text.startswith("## Setup") for text in markdown)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EVERY, ids=lambda p: p.name)
 def test_helpers_is_imported_before_tensorflow(path):
     """``import helpers`` mutes TensorFlow's C++ start-up lines only if TensorFlow (or Keras,
     which imports it) is not imported before it."""
@@ -45,7 +60,7 @@ def test_helpers_is_imported_before_tensorflow(path):
     assert first_helpers < first_tf, f"{path.name}: import helpers before keras/tensorflow"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EVERY, ids=lambda p: p.name)
 def test_colab_cell_installs_from_the_one_repository_address(path):
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     found = [c for c in cells if c.get("id") == colab.CELL_ID]

@@ -23,7 +23,8 @@ def test_ruff_passes_on_the_package_tests_and_benchmarks():
     assert lines.returncode == 0, lines.stdout[-3000:]
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").rglob("*.ipynb")),
+                         ids=lambda p: p.name)
 def test_notebook_code_lines_are_under_100_characters(path):
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     long = [(i, line) for i, cell in enumerate(cells) if cell["cell_type"] == "code"
