@@ -140,10 +140,20 @@ def train_whole(backbone_model: keras.Model, batchnorm_momentum: float = 0.9) ->
 
 
 def freeze_all_but_last(model: keras.Model, trainable_layers: int) -> keras.Model:
-    """Freeze every layer of ``model`` except the last ``trainable_layers``."""
+    """Freeze every layer of ``model`` except the last ``trainable_layers``, and keep every
+    BatchNormalization layer frozen too, so it always normalises with its stored statistics.
+
+    Calling a backbone with ``training=False`` inside a functional model does *not* keep its
+    BatchNormalization in inference mode during ``fit`` in Keras 3: ``fit`` calls the outer model
+    with ``training=True``, which the inner call inherits (``tests/test_models.py`` shows it).
+    A BatchNormalization layer with ``trainable = False`` runs in inference mode whatever the
+    call says, so freezing it is what protects the pre-trained statistics."""
     model.trainable = True
     for layer in model.layers[:-trainable_layers]:
         layer.trainable = False
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
     return model
 
 

@@ -70,14 +70,14 @@ def image_size_spread(sizes: np.ndarray, save_to: Path | None = None):
 
 
 def image_grid(images, titles: list[str] | None = None, cols: int = 4, save_to: Path | None = None):
-    """A grid of 0-255 RGB images (e.g. the augmentation preview)."""
-    images = np.asarray(images)
+    """A grid of 0-255 RGB images (e.g. the augmentation preview); they may differ in size."""
+    images = list(images)
     rows = int(np.ceil(len(images) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.6 * rows), squeeze=False)
     for i, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if i < len(images):
-            ax.imshow(np.clip(images[i], 0, 255).astype("uint8"))
+            ax.imshow(np.clip(np.asarray(images[i]), 0, 255).astype("uint8"))
             if titles:
                 ax.set_title(titles[i], fontsize=9)
     return _finish(fig, save_to)

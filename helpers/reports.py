@@ -81,8 +81,8 @@ def conclusions(results: dict) -> list[str]:
     comparison = results["ensemble_vs_best_member"]
     rows = results["models"]
     acc = {name: row["accuracy"] for name, row in rows.items()}
-    lines = [f"Chosen on validation data by log-loss, before the test split was opened: the "
-             f"member **{member}** (test accuracy {acc[member]:.3f}) and the ensemble "
+    lines = [f"Chosen on validation data by calibrated log-loss, before the test split was "
+             f"opened: the member **{member}** (test accuracy {acc[member]:.3f}) and the ensemble "
              f"**{ensemble}** ({acc[ensemble]:.3f}), compared on the same {results['test_size']} "
              f"test images."]
     closest = results.get("closest_member") or {}
@@ -219,23 +219,24 @@ def shift_conclusions(results: dict, comparison: dict[str, dict], ensemble: str,
         low, high = row["gap_growth_ci95"]
         interval = (f"{row['gap_growth']:+.3f} from clean to severity {worst}, 95% interval "
                     f"[{low:+.3f}, {high:+.3f}]")
+        literature = ("on larger benchmarks Ovadia et al. (2019) found ensembles the most accurate "
+                      "and best calibrated models under shift")
         if low > 0:
             lines.append(f"The ensemble's accuracy advantage **grows** under shift ({interval}), "
-                         f"as Ovadia et al. (2019) found on larger benchmarks.")
+                         f"in line with that: {literature}.")
         elif high < 0:
             lines.append(f"The ensemble's accuracy advantage **shrinks** under shift ({interval}), "
-                         f"unlike what Ovadia et al. (2019) found on larger benchmarks.")
+                         f"although {literature}.")
         else:
             lines.append(f"Whether the ensemble's accuracy advantage grows under shift cannot be "
-                         f"told from these images ({interval}); Ovadia et al. (2019) found that "
-                         f"it does on larger benchmarks.")
+                         f"told from these images ({interval}); {literature}.")
     if calibration:
         change, (low, high) = calibration["ece_change"], calibration["ece_change_ci95"]
         interval = f"{change:+.3f}, 95% interval [{low:+.3f}, {high:+.3f}]"
         if low > 0:
             lines.append(f"Calibration fitted on clean data does **not** carry over: the mean ECE "
-                         f"over all models rises at severity {worst} ({interval}), although the "
-                         f"temperatures were fitted on clean validation images.")
+                         f"over all models, each scaled by its clean-validation temperature, rises "
+                         f"at severity {worst} ({interval}).")
         elif high < 0:
             lines.append(f"The mean ECE over all models is lower at severity {worst} than on "
                          f"clean images ({interval}).")
@@ -339,9 +340,8 @@ def series_summary(columns: dict[str, dict], best_member_row: dict, best_member:
                 "calibrated log-loss": {"verdict": _verdict(vs["nll_ts_diff"], vs["nll_ts_ci95"],
                                                             lower_is_better=True),
                                         "diff": vs["nll_ts_diff"], "ci95": vs["nll_ts_ci95"]},
-                "ECE": {"verdict": _verdict(vs["ece_ts_diff"], vs["ece_ts_ci95"],
-                                            lower_is_better=True),
-                        "diff": vs["ece_ts_diff"], "ci95": vs["ece_ts_ci95"]}}
+                "ECE": {"verdict": _verdict(vs["ece_diff"], vs["ece_ci95"], lower_is_better=True),
+                        "diff": vs["ece_diff"], "ci95": vs["ece_ci95"]}}
         for severity in ("1", "3", "5"):
             shifted = row["shift"][severity]
             cell[f"accuracy under shift, severity {severity}"] = {
@@ -393,8 +393,11 @@ def summary_sentences(summary: dict) -> list[str]:
                       key=lambda c: cells[c]["latency x"]["diff"])
     if cheapest:
         c = cheapest[0]
-        lines.append(f"Build, when a measurable gain is wanted at the least inference cost: "
-                     f"**{c}** ({cells[c]['latency x']['diff']:.1f}x the best member's latency).")
+        ratio = cells[c]["latency x"]["diff"]
+        lines.append(f"On this run, the cheapest ensemble at inference whose gain could be told "
+                     f"from zero is **{c}** ({ratio:.1f}x the best member's latency): build it "
+                     f"when that gain is wanted, and confirm the choice on your own validation "
+                     f"data.")
     else:
         lines.append("On this run no ensemble bought a measurable gain in accuracy, log-loss or "
                      "calibration: build the best single model, or measure on more images.")
@@ -412,12 +415,16 @@ def summary_sentences(summary: dict) -> list[str]:
         verdict = cells[column][row]["verdict"]
         agreement = ("agrees" if verdict == "pays" else "cannot confirm it"
                      if verdict == "cannot tell" else "disagrees")
-        if column == "mc_dropout":
-            deep = cells.get("deep_ensemble", {}).get(row, {}).get("diff")
-            mine = cells[column][row]["diff"]
-            agreement = ("agrees" if deep is not None and mine <= deep else "disagrees")
+        if column == "mc_dropout":  # the claim compares two verdicts, each from its interval
+            deep = cells.get("deep_ensemble", {}).get(row, {}).get("verdict")
+            agreement = ("agrees" if deep == "pays" and verdict != "pays" else "disagrees"
+                         if verdict == "pays" and deep != "pays" else "cannot confirm it")
+            verdict = f"MC dropout {verdict}, deep ensemble {deep}"
         lines.append(f"The literature reports that {claim}; this run {agreement} "
                      f"({column}, {row}: {verdict}).")
+    lines.append(f"These verdicts come from {len(columns)} columns and {len(summary['rows'])} rows "
+                 f"of 95% intervals on one test split: a few of them can land on the wrong side of "
+                 f"zero by chance, so read a lone 'pays' or 'costs' as a lead, not a result.")
     return lines
 
 

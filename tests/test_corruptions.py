@@ -94,7 +94,7 @@ def test_every_copy_is_made_and_scored_in_the_results_layout():
     assert results["corruptions"] == ["gaussian_noise", "contrast"]
     assert results["severities"] == [1, 3, 5]
     assert set(results["models"]["m"]["contrast"]) == {"1", "3", "5"}
-    assert set(results["models"]["e"]["contrast"]["5"]) == {"accuracy", "nll", "nll_ts", "ece"}
+    assert set(results["models"]["e"]["contrast"]["5"]) >= {"accuracy", "nll", "nll_ts", "ece"}
     curves = reports.mean_curves(results)
     assert len(curves["m"]["accuracy"]) == 4
     assert curves["m"]["accuracy"][0] == results["clean"]["m"]["accuracy"]
@@ -135,7 +135,8 @@ def test_calibration_change_resamples_source_images():
     clean = {"m": confident(labels, rng.random(40) < 0.9, p=0.9)}
     # under shift the model stays 90% sure but is right half the time: over-confident
     corrupted = {(c, 5): {"m": confident(labels, rng.random(40) < 0.5, p=0.9)} for c in "ab"}
-    change = corruptions.calibration_change(labels, clean, corrupted, 5, ["m"], n_resamples=200)
+    change = corruptions.calibration_change(labels, clean, corrupted, 5, {"m": 1.0},
+                                            n_resamples=200)
     assert change["ece_change"] > 0.2 and change["ece_change_ci95"][0] > 0
     text = " ".join(reports.shift_conclusions(
         corruptions.score_every_copy(labels, clean, corrupted, {"m": 1.0}),

@@ -71,7 +71,7 @@ def test_conclusions_say_when_the_test_leaders_differ_from_the_validation_choice
     chosen["models"]["concatenation"] = {"accuracy": 0.93, "latency_ms_batch32": 5.0}
     chosen["test_leaders"] = {"member": "vgg16", "ensemble": "average"}
     text = " ".join(reports.conclusions(chosen))
-    assert "Chosen on validation data by log-loss" in text
+    assert "Chosen on validation data by calibrated log-loss" in text
     assert "the ensemble **average** (0.910)" in text
     assert "lowest log-loss belonged to" not in text  # the choice agreed with the test split
     chosen["test_leaders"]["ensemble"] = "concatenation"

@@ -84,8 +84,8 @@ def _column(accuracy_ci, nll_ci, latency=2.0):
     shift = {s: {"accuracy_diff": 0.0, "accuracy_ci95": [-0.1, 0.1]} for s in ("1", "3", "5")}
     return {"vs_best_member": {"accuracy_diff": float(np.mean(accuracy_ci)),
                                "accuracy_ci95": accuracy_ci, "nll_ts_diff": float(np.mean(nll_ci)),
-                               "nll_ts_ci95": nll_ci, "ece_ts_diff": 0.0,
-                               "ece_ts_ci95": [-0.01, 0.01]},
+                               "nll_ts_ci95": nll_ci, "ece_diff": 0.0, "ece_ci95": [-0.01, 0.01],
+                               "ece_ts_diff": 0.0, "ece_ts_ci95": [-0.01, 0.01]},
             "shift": shift, "latency_ms_batch32": latency, "params": 30, "train_seconds": 10.0}
 
 
@@ -107,7 +107,7 @@ def test_the_summary_verdicts_follow_the_intervals():
     assert cells["tta"]["latency x"]["verdict"] == "cannot tell"  # within 10% of the member
     assert cells["stacking"]["parameters x"]["verdict"] == "costs"
     text = " ".join(reports.summary_sentences(summary))
-    assert "**deep_ensemble** (3.0x" in text
+    assert "is **deep_ensemble** (3.0x" in text and "read a lone 'pays'" in text
     assert "| accuracy | pays (+0.030) | costs (-0.030) | cannot tell (+0.005) |" in (
         reports.summary_markdown(summary))
 

@@ -200,3 +200,30 @@ def test_models_from_other_settings_or_another_split_are_refused(smoke_settings)
     path.with_suffix(".settings.json").unlink()
     with pytest.raises(ValueError, match="no record of the settings"):
         artifacts.load_model(smoke_settings, "custom_cnn")
+
+
+def test_a_frozen_backbones_batchnorm_keeps_its_statistics_during_fit(smoke_settings):
+    """``training=False`` on a nested call is overridden by ``fit`` in Keras 3; frozen
+    BatchNormalization layers (``freeze_all_but_last``) keep their statistics anyway."""
+    from helpers.lesson import features
+
+    images = np.random.default_rng(0).uniform(0, 255, (16, 48, 48, 3)).astype("float32")
+    for freeze in (False, True):
+        backbone = models.backbone("mobilenet", smoke_settings)
+        if freeze:
+            models.freeze_all_but_last(backbone, 5)
+        else:  # the pattern that does not work: unfrozen BatchNormalization, training=False
+            backbone.trainable = True
+        bottom, top = features.split_at(backbone, 5)
+        inputs = keras.Input(bottom.output.shape[1:])
+        x = keras.layers.GlobalAveragePooling2D()(top(inputs, training=False))
+        head = keras.Model(inputs, keras.layers.Dense(8, activation="softmax")(x))
+        head.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        stored = features.stored_features(features.feature_extractor(bottom, "mobilenet",
+                                                                     smoke_settings), images)
+        batchnorm = top.get_layer("conv_dw_13_bn")
+        before = np.array(batchnorm.moving_mean)
+        shifted = stored + np.random.default_rng(1).normal(3, 1, stored.shape).astype("float32")
+        head.fit(shifted, np.zeros(16, "int32"), epochs=1, verbose=0)
+        moved = not np.allclose(before, np.array(batchnorm.moving_mean))
+        assert moved is not freeze

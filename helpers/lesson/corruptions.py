@@ -120,11 +120,12 @@ def probabilities_on_copies(run, images: np.ndarray, names, severities=SEVERITIE
 
 # ---------- notebook 07: Score every model on every copy
 def shift_scores(labels: np.ndarray, probs: np.ndarray, temperature: float) -> dict:
-    """Accuracy, log-loss raw and after the clean-validation temperature, and ECE."""
+    """Accuracy, log-loss and ECE, raw and after the clean-validation temperature (``_ts``)."""
+    calibrated = apply_temperature(probs, temperature)
     return {"accuracy": float(np.mean(probs.argmax(1) == labels)),
-            "nll": log_loss(labels, probs),
-            "nll_ts": log_loss(labels, apply_temperature(probs, temperature)),
-            "ece": expected_calibration_error(labels, probs)}
+            "nll": log_loss(labels, probs), "nll_ts": log_loss(labels, calibrated),
+            "ece": expected_calibration_error(labels, probs),
+            "ece_ts": expected_calibration_error(labels, calibrated)}
 
 
 def score_every_copy(labels: np.ndarray, clean: dict, corrupted: dict,
@@ -173,17 +174,21 @@ def pooled_comparison(labels: np.ndarray, clean: dict, corrupted: dict, model_a:
 
 
 def calibration_change(labels: np.ndarray, clean: dict, corrupted: dict, severity: int,
-                       models, n_resamples: int = 500, seed: int = 0) -> dict:
-    """The mean ECE of ``models`` at ``severity`` (all corruption types pooled) minus on the
-    clean images, with a 95% interval that resamples source images with all their copies."""
+                       temperatures: dict, n_resamples: int = 500, seed: int = 0) -> dict:
+    """The mean ECE of the models in ``temperatures``, each scaled by its clean-validation
+    temperature, at ``severity`` (all corruption types pooled) minus on the clean images, with a
+    95% interval that resamples source images with all their copies."""
     copies = [probs for (_, s), probs in corrupted.items() if s == severity]
+    scaled = {m: [apply_temperature(c[m], t) for c in copies] for m, t in temperatures.items()}
+    scaled_clean = {m: apply_temperature(clean[m], t) for m, t in temperatures.items()}
 
     def change(index):
         index = index.astype(int)
         tiled = np.tile(labels[index], len(copies))
-        shifted = [expected_calibration_error(tiled, np.concatenate([c[m][index] for c in copies]))
-                   for m in models]
-        base = [expected_calibration_error(labels[index], clean[m][index]) for m in models]
+        shifted = [expected_calibration_error(tiled, np.concatenate([c[index] for c in scaled[m]]))
+                   for m in temperatures]
+        base = [expected_calibration_error(labels[index], scaled_clean[m][index])
+                for m in temperatures]
         return np.mean(shifted) - np.mean(base)
 
     result = stats.bootstrap((np.arange(len(labels)),), change, vectorized=False,
