@@ -26,14 +26,18 @@ PRESET_NAMES = ("smoke", "cpu", "gpu")
 #:   backbone's output (notebooks 03 and 04; chosen by ``benchmarks/stored_views.py``);
 #: - ``combiner_epochs``: the most epochs a combiner trains for in notebook 05 (early stopping
 #:   usually ends sooner); in ``smoke`` few, which only checks the plumbing;
+#: - ``folds``: the most folds of notebook 05's cross-fitting (fewer when a class is smaller);
 #: - ``family_members`` and ``dropout_samples``: M, the copies of a deep ensemble and the snapshots
 #:   of a snapshot ensemble, and S, the samples of MC dropout (notebook 09); the smallest in
 #:   ``smoke``.
 PRESETS: dict[str, dict] = {
-    "smoke": {"image_size": 48, "epochs": 2, "weights": "none", "batch_size": 32,
+    # smoke: the cpu preset's code path (random weights frozen where ImageNet weights would be)
+    # on generated images, as small and short as the code allows.
+    "smoke": {"image_size": 48, "epochs": 2, "weights": "random", "batch_size": 32,
               "max_per_class": None, "demo_data": True, "shift_images": None,
               "corruptions": ("gaussian_noise", "gaussian_blur"), "latency_calls": 1,
-              "views": 2, "combiner_epochs": 20, "family_members": 2, "dropout_samples": 2},
+              "views": 2, "combiner_epochs": 20, "family_members": 2, "dropout_samples": 2,
+              "folds": 3},
     # The split is the whole dataset's; only training is capped (150 images per class). Frozen
     # parts run once per stored view (2 views), and this keeps all nine notebooks within 45
     # minutes on a 2-core machine as benchmarks/training_cost.py projects it (4 views, which
@@ -41,11 +45,11 @@ PRESETS: dict[str, dict] = {
     "cpu": {"image_size": 128, "epochs": 10, "weights": "imagenet", "batch_size": 32,
             "max_per_class": 150, "demo_data": False, "shift_images": 64,
             "corruptions": None, "latency_calls": 5, "views": 2, "combiner_epochs": 100,
-            "family_members": 3, "dropout_samples": 16},
+            "family_members": 3, "dropout_samples": 16, "folds": 5},
     "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,
             "max_per_class": None, "demo_data": False, "shift_images": None,
             "corruptions": None, "latency_calls": 5, "views": 4, "combiner_epochs": 100,
-            "family_members": 3, "dropout_samples": 16},
+            "family_members": 3, "dropout_samples": 16, "folds": 5},
 }
 
 #: The environment variables, one per setting.
@@ -95,6 +99,7 @@ class Settings:
     combiner_epochs: int = 100  # the most epochs of a combiner's fit (05)
     family_members: int = 3  # M: deep-ensemble copies and snapshots (09)
     dropout_samples: int = 16  # S: MC-dropout samples (09)
+    folds: int = 5  # the most folds of the cross-fitting (05)
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     overrides: tuple[str, ...] = field(default=(), compare=False)
@@ -159,7 +164,7 @@ class Settings:
                      else str(self.data_dir)))
         rows += [(name, getattr(self, name)) for name in
                  ("image_size", "epochs", "batch_size", "weights", "max_per_class", "seed",
-                  "shift_images", "views", "combiner_epochs", "family_members",
+                  "shift_images", "views", "combiner_epochs", "folds", "family_members",
                   "dropout_samples")]
         rows.append(("artifacts", str(self.run_dir)))
         width = max(len(k) for k, _ in rows)
@@ -259,6 +264,7 @@ def load(env: dict | None = None) -> Settings:
         combiner_epochs=defaults["combiner_epochs"],
         family_members=defaults["family_members"],
         dropout_samples=defaults["dropout_samples"],
+        folds=defaults["folds"],
         overrides=tuple(sorted(given)),
     )
 

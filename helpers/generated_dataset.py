@@ -59,11 +59,12 @@ def _draw(name: str, rng: np.random.Generator) -> np.ndarray:
 
 
 def ensure_demo_dataset(target: Path, seed: int = 42,
-                        images_per_class: int = IMAGES_PER_CLASS) -> Path:
+                        images_per_class: int | dict[str, int] = IMAGES_PER_CLASS) -> Path:
     """Generate the demo dataset into ``target`` unless it is already complete; return it.
 
-    Deterministic for a seed. Written to a temporary folder and renamed at the end, so an
-    interrupted run never leaves a half-made dataset behind.
+    ``images_per_class`` is one count for every class, or a count per class (e.g. the real
+    dataset's, for a timing run of its size). Deterministic for a seed. Written to a temporary
+    folder and renamed at the end, so an interrupted run never leaves a half-made dataset behind.
     """
     from PIL import Image
 
@@ -73,10 +74,12 @@ def ensure_demo_dataset(target: Path, seed: int = 42,
     tmp = target.with_name(target.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     rng = np.random.default_rng(seed)
+    counts = (images_per_class if isinstance(images_per_class, dict)
+              else dict.fromkeys(STYLES, images_per_class))
     for name in STYLES:
         folder = tmp / name
         folder.mkdir(parents=True)
-        for i in range(1, images_per_class + 1):
+        for i in range(1, counts[name] + 1):
             Image.fromarray(_draw(name, rng)).save(folder / f"{name}_{i:04d}.jpg", quality=90)
     (tmp / _MARKER).write_text(f"seed={seed} images_per_class={images_per_class}\n")
     if target.exists():

@@ -10,14 +10,14 @@ from tests.conftest import run_python
 BASE = {"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": "/tmp/a"}
 
 
-@pytest.mark.parametrize("preset,size,epochs,weights", [("smoke", 48, 2, "none"),
+@pytest.mark.parametrize("preset,size,epochs,weights", [("smoke", 48, 2, "random"),
                                                          ("cpu", 128, 10, "imagenet"),
                                                          ("gpu", 224, 80, "imagenet")])
 def test_presets(preset, size, epochs, weights):
     s = config.load({**BASE, "ENSEMBLE_PRESET": preset})
     assert (s.preset, s.image_size, s.epochs, s.weights) == (preset, size, epochs, weights)
     assert s.uses_demo_data == (preset == "smoke")
-    assert s.keras_weights == (None if weights == "none" else "imagenet")
+    assert s.keras_weights == ("imagenet" if weights == "imagenet" else None)
     assert s.max_per_class == (150 if preset == "cpu" else None)
     assert s.shift_images == (64 if preset == "cpu" else None)
     assert s.corruptions == (("gaussian_noise", "gaussian_blur") if preset == "smoke" else None)
