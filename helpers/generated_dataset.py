@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 
-IMAGES_PER_CLASS = 40
+IMAGES_PER_CLASS = 24
 _MARKER = ".complete"
 #: One base colour (RGB) and one shape per class: the eight classes of Natural Images.
 STYLES = {

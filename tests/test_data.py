@@ -218,12 +218,12 @@ def test_describe_command_on_the_demo_dataset(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ENSEMBLE_ARTIFACTS_DIR", str(tmp_path))  # the smoke preset (conftest)
     assert data.main(["describe"]) == 0
     out = capsys.readouterr().out
-    assert "8 classes, 320 images" in out and "Skipped 0 file(s)" in out
-    # What notebook 01 shows for the smoke preset: 28 / 6 / 6 images of every class.
+    assert "8 classes, 192 images" in out and "Skipped 0 file(s)" in out
+    # What notebook 01 shows for the smoke preset: 16 / 4 / 4 images of every class.
     rows = [line.split() for line in out.splitlines()]
     split = {row[0]: row[1:] for row in rows if len(row) == 4 and row[0] in (*data.CLASS_NAMES, "total")}
-    assert all(split[name] == ["28", "6", "6"] for name in data.CLASS_NAMES)
-    assert split["total"] == ["224", "48", "48"]
+    assert all(split[name] == ["16", "4", "4"] for name in data.CLASS_NAMES)
+    assert split["total"] == ["128", "32", "32"]
 
 
 def test_describe_command_reports_a_missing_dataset_without_traceback(tmp_path, monkeypatch, capsys):

@@ -2,6 +2,7 @@
 are run here and compared layer by layer, with and without ImageNet weights."""
 
 import json
+import os
 
 import keras
 import numpy as np
@@ -59,8 +60,11 @@ def notebook_member(name: str, settings, ds) -> tuple[keras.Model, keras.Model]:
 
 
 @pytest.fixture(scope="module")
-def smoke():
-    settings = config.load()  # the tests' smoke preset (random weights, 48 px)
+def smoke(tmp_path_factory):
+    # the tests' smoke preset (random weights, 48 px), in a folder of its own: the notebooks may
+    # be running in the shared one at the same time
+    settings = config.load({**os.environ,
+                            "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path_factory.mktemp("members"))})
     return settings, data.load_data(settings)
 
 

@@ -17,9 +17,12 @@ def confidence_bins(labels: np.ndarray, probs: np.ndarray, bins: int = 15) -> np
     confidence = probs.max(axis=1)
     correct = probs.argmax(axis=1) == labels
     which = np.minimum((confidence * bins).astype(int), bins - 1)  # bin 0 .. bins - 1
-    rows = [(confidence[which == b].mean(), correct[which == b].mean(), np.mean(which == b))
-            for b in np.unique(which)]
-    return np.array(rows).reshape(-1, 3)
+    count = np.bincount(which, minlength=bins)  # images in each bin
+    filled = count > 0
+    # bincount with weights sums confidence (or correctness) over each bin's images
+    mean_confidence = np.bincount(which, confidence, bins)[filled] / count[filled]
+    accuracy = np.bincount(which, correct, bins)[filled] / count[filled]
+    return np.column_stack([mean_confidence, accuracy, count[filled] / len(labels)])
 
 
 def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int = 15) -> float:
