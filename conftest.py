@@ -8,8 +8,11 @@ environment. Set ENSEMBLE_TEST_ARTIFACTS_DIR to keep the artifacts of a test run
 The suite runs on two workers (pytest-xdist, ``-n 2 --dist loadgroup``; ``-n 0`` runs it in
 one process): one worker runs the series' notebooks in order while the other runs the unit
 tests and then the solutions notebooks; the longest unit tests come last, for whichever worker
-is free. A solutions notebook starts only once the series notebooks whose artifacts it reads
-have finished (each leaves a marker file), so every order gives the same results.
+is free (xdist hands a worker more work when it is nearly done, so the split is usual, not
+guaranteed). A solutions notebook starts only once the series notebooks whose artifacts it
+reads have finished (each leaves a marker file saying whether it passed), so every order gives
+the same results. Select whole notebooks: a solutions notebook waits only for the series
+notebooks the session runs, and fails on the missing artifacts of the others.
 """
 
 import os
@@ -63,17 +66,26 @@ SOLUTIONS_READ_UP_TO = {"01-04_solutions": "04_mobilenet", "05-06_solutions": "0
 LONG_UNIT_TESTS = ("test_determinism.py", "test_interrupted.py", "test_combiners.py")
 
 
+_timed_out: set[str] = set()  # notebooks waited for in vain: later cells fail at once
+
+
 def wait_for_series(session, last: str, who: str) -> bool:
     """Wait until the series notebooks up to ``last`` that this session runs have finished;
-    False when this session runs none of them."""
+    False when this session runs none of them. Fails at once when one of them failed (a solution
+    run on its missing or half-made artifacts would only fail in a more confusing way)."""
     needed = {name for name, is_solutions in filter(None, map(_notebook, session.items))
               if not is_solutions and name <= last}
     deadline = time.monotonic() + WAIT_FOR_SERIES_S
     while missing := sorted(n for n in needed if not (_markers_dir() / n).exists()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"{who} waited {WAIT_FOR_SERIES_S} s for the series notebooks it reads, "
-                        f"and {', '.join(missing)} did not finish; see their tests.")
+        if _timed_out & set(missing) or time.monotonic() > deadline:
+            _timed_out.update(missing)
+            pytest.fail(f"{who} waited for the series notebooks it reads, and "
+                        f"{', '.join(missing)} did not finish within {WAIT_FOR_SERIES_S} s.")
         time.sleep(1)
+    failed = sorted(n for n in needed if (_markers_dir() / n).read_text() == "failed")
+    if failed:
+        pytest.fail(f"{who} reads the artifacts of {', '.join(failed)}, which failed: "
+                    f"see its failing cells above.")
     return bool(needed)
 
 
@@ -112,8 +124,21 @@ def pytest_runtest_setup(item):
         wait_for_series(item.session, SOLUTIONS_READ_UP_TO[notebook[0]], notebook[0])
 
 
+_failed_notebooks: set[str] = set()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    notebook = _notebook(item)
+    if notebook and not notebook[1] and report.failed:
+        _failed_notebooks.add(notebook[0])
+    return report
+
+
 def pytest_runtest_teardown(item, nextitem):
-    """After a series notebook's last cell, leave a marker that it has finished."""
+    """After a series notebook's last cell, leave a marker that it has finished, and how."""
     notebook = _notebook(item)
     if notebook and not notebook[1] and (nextitem is None or _notebook(nextitem) != notebook):
-        (_markers_dir() / notebook[0]).touch()
+        (_markers_dir() / notebook[0]).write_text(
+            "failed" if notebook[0] in _failed_notebooks else "passed")

@@ -18,10 +18,11 @@ def confidence_bins(labels: np.ndarray, probs: np.ndarray, bins: int = 15) -> np
     correct = probs.argmax(axis=1) == labels
     which = np.minimum((confidence * bins).astype(int), bins - 1)  # bin 0 .. bins - 1
     count = np.bincount(which, minlength=bins)  # images in each bin
-    filled = count > 0
-    # bincount with weights sums confidence (or correctness) over each bin's images
-    mean_confidence = np.bincount(which, confidence, bins)[filled] / count[filled]
-    accuracy = np.bincount(which, correct, bins)[filled] / count[filled]
+    filled = count > 0  # drop empty bins (0 / 0)
+    total_confidence = np.bincount(which, weights=confidence, minlength=bins)
+    total_correct = np.bincount(which, weights=correct, minlength=bins)
+    mean_confidence = total_confidence[filled] / count[filled]
+    accuracy = total_correct[filled] / count[filled]
     return np.column_stack([mean_confidence, accuracy, count[filled] / len(labels)])
 
 
