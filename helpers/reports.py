@@ -328,10 +328,12 @@ def _ratio_cell(value: float, reference: float) -> dict:
     return {"verdict": verdict, "diff": ratio, "ci95": [ratio, ratio]}
 
 
-def series_summary(columns: dict[str, dict], best_member_row: dict, best_member: str) -> dict:
+def series_summary(columns: dict[str, dict], best_member_row: dict, best_member: str,
+                   family: str | None = None) -> dict:
     """The series' answer: for every column (an ensemble family or the distilled student) and
     row, "pays", "costs" or "cannot tell" against the best single model, from the intervals
-    (quality rows) or measured ratios (cost rows)."""
+    (quality rows) or measured ratios (cost rows). ``family``: the architecture of the
+    families' copies, when it is not the best single model's the comparison mixes it in."""
     cells = {}
     for column, row in columns.items():
         vs = row["vs_best_member"]
@@ -354,7 +356,7 @@ def series_summary(columns: dict[str, dict], best_member_row: dict, best_member:
                                               best_member_row["train_seconds"])
         cells[column] = cell
     return {"rows": list(SUMMARY_ROWS), "columns": list(columns), "best_member": best_member,
-            "cells": cells}
+            "family": family, "cells": cells}
 
 
 def summary_markdown(summary: dict) -> str:
@@ -420,6 +422,10 @@ def summary_sentences(summary: dict) -> list[str]:
             agreement = ("agrees" if deep == "pays" and verdict != "pays" else "disagrees"
                          if verdict == "pays" and deep != "pays" else "cannot confirm it")
             verdict = f"MC dropout {verdict}, deep ensemble {deep}"
+        family, best = summary.get("family"), summary["best_member"]
+        if agreement == "disagrees" and family and family != best:
+            agreement = (f"cannot test it: the {column} copies are {family} models and the best "
+                         f"single model is {best}, so the comparison is of architectures too")
         lines.append(f"The literature reports that {claim}; this run {agreement} "
                      f"({column}, {row}: {verdict}).")
     lines.append(f"These verdicts come from {len(columns)} columns and {len(summary['rows'])} rows "

@@ -110,6 +110,12 @@ def test_the_summary_verdicts_follow_the_intervals():
     assert "is **deep_ensemble** (3.0x" in text and "read a lone 'pays'" in text
     assert "| accuracy | pays (+0.030) | costs (-0.030) | cannot tell (+0.005) |" in (
         reports.summary_markdown(summary))
+    assert "this run disagrees (tta, calibrated log-loss: costs)" in text
+    # copies of another architecture than the best single model's: no verdict on the literature
+    other = reports.summary_sentences(reports.series_summary(columns, best, "vgg16",
+                                                             family="custom_cnn"))
+    assert any("cannot test it: the tta copies are custom_cnn models" in line for line in other)
+    assert not any("this run disagrees" in line for line in other)
 
 
 def test_no_gain_anywhere_says_build_the_single_model():
