@@ -424,7 +424,7 @@ def summary_sentences(summary: dict) -> list[str]:
             verdict = f"MC dropout {verdict}, deep ensemble {deep}"
         family, best = summary.get("family"), summary["best_member"]
         if agreement == "disagrees" and family and family != best:
-            agreement = (f"cannot test it: the {column} copies are {family} models and the best "
+            agreement = (f"cannot test it: {column} is built from {family} models and the best "
                          f"single model is {best}, so the comparison is of architectures too")
         lines.append(f"The literature reports that {claim}; this run {agreement} "
                      f"({column}, {row}: {verdict}).")

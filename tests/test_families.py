@@ -114,7 +114,7 @@ def test_the_summary_verdicts_follow_the_intervals():
     # copies of another architecture than the best single model's: no verdict on the literature
     other = reports.summary_sentences(reports.series_summary(columns, best, "vgg16",
                                                              family="custom_cnn"))
-    assert any("cannot test it: the tta copies are custom_cnn models" in line for line in other)
+    assert any("cannot test it: tta is built from custom_cnn models" in line for line in other)
     assert not any("this run disagrees" in line for line in other)
 
 
