@@ -2,9 +2,11 @@
 dataset's size (6,899 images, the real class counts), with random weights frozen where ImageNet
 weights would be (``ENSEMBLE_WEIGHTS=random``: the same compute; the members learn little).
 
-It generates the dataset once into ``--target``, then runs ``benchmarks/peak_memory.py`` (the
-whole series with ``python -m helpers.run``, measuring wall time and peak memory), and prints the
-measured minutes beside ``benchmarks/training_cost.py``'s projection. Usage::
+It generates the dataset once into ``--target``, measures this machine's speeds with
+``benchmarks/training_cost.py`` (machines here differ up to four times from one session to the next,
+so the projection must come from the same machine, just before), then runs
+``benchmarks/peak_memory.py`` (the whole series with ``python -m helpers.run``, measuring wall time
+and peak memory), and prints the measured minutes beside the projection. Usage::
 
     python benchmarks/real_size_run.py --target /tmp/natural_images_real_size
 
@@ -25,6 +27,14 @@ from training_cost import REAL_CLASS_COUNTS
 from helpers import generated_dataset
 
 
+def cpu_model() -> str:
+    """The processor's name, from /proc/cpuinfo on Linux."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -33,18 +43,28 @@ def main() -> None:
     root = generated_dataset.ensure_demo_dataset(args.target / "generated_real_size",
                                                  images_per_class=REAL_CLASS_COUNTS)
     here = Path(__file__).parent
+    subprocess.run([sys.executable, str(here / "training_cost.py")], check=True)
     env = {**os.environ, "ENSEMBLE_DATA_DIR": str(root), "ENSEMBLE_WEIGHTS": "random",
-           "ENSEMBLE_PRESET": "cpu"}
+           "ENSEMBLE_PRESET": "cpu", "ENSEMBLE_ARTIFACTS_DIR": str(args.target / "artifacts")}
     subprocess.run([sys.executable, str(here / "peak_memory.py"), "--preset", "cpu"], env=env,
                    check=True)
     memory = json.loads((here / "results" / "peak_memory_cpu.json").read_text())
     cost = json.loads((here / "results" / "training_cost.json").read_text())
     preset = cost["cpu_preset"]
-    projected = next(p for p in cost["projections"]
-                     if all(p[k] == v for k, v in preset.items()))["minutes"]
-    result = {"images": sum(REAL_CLASS_COUNTS.values()), "measured_minutes": memory["seconds"] / 60,
-              "projected_minutes": projected, "peak_total_bytes": memory["peak_total_bytes"],
+    chosen = next(p for p in cost["projections"] if all(p[k] == v for k, v in preset.items()))
+    projected = chosen["minutes"]
+    result = {"images": sum(REAL_CLASS_COUNTS.values()), "machine": cpu_model(),
+              "measured_minutes": memory["seconds"] / 60, "projected_minutes": projected,
+              "projected_per_notebook_minutes": chosen["per_notebook"],
+              "peak_total_bytes": memory["peak_total_bytes"],
+              "peak_single_process_bytes": memory["peak_single_process_bytes"],
               "weights": "random (frozen where ImageNet weights would be)"}
+    timings = sorted((args.target / "artifacts").rglob("timings.json"),
+                     key=lambda path: path.stat().st_mtime)
+    if timings:
+        seconds = json.loads(timings[-1].read_text())["seconds"]
+        result["measured_per_notebook_minutes"] = {name: round(value / 60, 2)
+                                                   for name, value in seconds.items()}
     (here / "results" / "real_size_run.json").write_text(json.dumps(result, indent=2))
     print(f"measured {result['measured_minutes']:.1f} min for the whole series, projected "
           f"{projected:.1f} min; peak memory {memory['peak_total_bytes'] / 2**30:.2f} GiB")
