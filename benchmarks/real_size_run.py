@@ -54,6 +54,7 @@ def main() -> None:
     chosen = next(p for p in cost["projections"] if all(p[k] == v for k, v in preset.items()))
     projected = chosen["minutes"]
     result = {"images": sum(REAL_CLASS_COUNTS.values()), "machine": cpu_model(),
+              "settings": {**preset, "latency_calls": cost["latency_calls"]},
               "measured_minutes": memory["seconds"] / 60, "projected_minutes": projected,
               "projected_per_notebook_minutes": chosen["per_notebook"],
               "peak_total_bytes": memory["peak_total_bytes"],

@@ -21,7 +21,8 @@ PRESET_NAMES = ("smoke", "cpu", "gpu")
 #: tests the preset's name). ``data_dir=None`` means "the generated stand-in dataset".
 #: - ``corruptions``: the corruption types notebook 07 applies (None: all of them);
 #: - ``latency_calls``: timed calls per model and batch size after one warm-up call (notebooks 06
-#:   and 08); in ``smoke`` one call, which only checks the plumbing;
+#:   08 and 09); in ``smoke`` one call, which only checks the plumbing; in ``cpu`` three (the
+#:   median of three is steady enough, and each call of an ensemble at batch 32 costs seconds);
 #: - ``views``: augmented views stored per training image for the layers trained on a frozen
 #:   backbone's output (notebooks 03 and 04; chosen by ``benchmarks/stored_views.py``);
 #: - ``combiner_epochs``: the most epochs a combiner trains for in notebook 05 (early stopping
@@ -38,13 +39,15 @@ PRESETS: dict[str, dict] = {
               "corruptions": ("gaussian_noise", "gaussian_blur"), "latency_calls": 1,
               "views": 2, "combiner_epochs": 20, "family_members": 2, "dropout_samples": 2,
               "folds": 3},
-    # The split is the whole dataset's; only training is capped (150 images per class). Frozen
-    # parts run once per stored view (2 views), and this keeps all nine notebooks within 45
-    # minutes on a 2-core machine as benchmarks/training_cost.py projects it (4 views, which
-    # measured best, would cost 22 minutes more). Notebook 07 corrupts 64 of the 1,034 test images.
+    # The split is the whole dataset's; only training is capped (100 images per class). Frozen
+    # parts run once per stored view (2 views; 4, which measured best, cost more than the goal
+    # allows). Sized by end-to-end runs on a generated dataset of the real size
+    # (benchmarks/real_size_run.py, a 2-core machine): 54 minutes with 150 images per class and
+    # 5 latency calls, then 44 minutes with these settings. Notebook 07 corrupts 64 of the
+    # 1,034 test images.
     "cpu": {"image_size": 128, "epochs": 10, "weights": "imagenet", "batch_size": 32,
-            "max_per_class": 150, "demo_data": False, "shift_images": 64,
-            "corruptions": None, "latency_calls": 5, "views": 2, "combiner_epochs": 100,
+            "max_per_class": 100, "demo_data": False, "shift_images": 64,
+            "corruptions": None, "latency_calls": 3, "views": 2, "combiner_epochs": 100,
             "family_members": 3, "dropout_samples": 16, "folds": 5},
     "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,
             "max_per_class": None, "demo_data": False, "shift_images": None,

@@ -18,10 +18,10 @@ def test_presets(preset, size, epochs, weights):
     assert (s.preset, s.image_size, s.epochs, s.weights) == (preset, size, epochs, weights)
     assert s.uses_demo_data == (preset == "smoke")
     assert s.keras_weights == ("imagenet" if weights == "imagenet" else None)
-    assert s.max_per_class == (150 if preset == "cpu" else None)
+    assert s.max_per_class == (100 if preset == "cpu" else None)
     assert s.shift_images == (64 if preset == "cpu" else None)
     assert s.corruptions == (("gaussian_noise", "gaussian_blur") if preset == "smoke" else None)
-    assert s.latency_calls == (1 if preset == "smoke" else 5)
+    assert s.latency_calls == {"smoke": 1, "cpu": 3, "gpu": 5}[preset]
 
 
 def test_no_code_tests_the_preset_name_outside_config():
