@@ -387,7 +387,8 @@ def summary_sentences(summary: dict) -> list[str]:
     lines = []
     for row in quality + ("accuracy under shift, severity 5",):
         who = paying(row)
-        lines.append(f"In {row}, " + (f"{', '.join(who)} pay{'s' if len(who) == 1 else ''}" if who else
+        verb = "pays" if len(who) == 1 else "pay"
+        lines.append(f"In {row}, " + (f"{', '.join(who)} {verb}" if who else
                                        "no ensemble pays (every interval includes zero or "
                                        "favours the single model)") + ".")
     any_gain = {c: any(cells[c][r]["verdict"] == "pays" for r in quality) for c in columns}
