@@ -96,6 +96,15 @@ def training() -> list[str]:
             rows.append(f"| {name} | {size} | {speeds[key]:.0f} |")
     preset = r["cpu_preset"]
     anchored = any("anchored_minutes" in p for p in r["projections"])
+    rows += ["", f"Every row: {r['cpu_preset']['epochs']} epochs at most, {r['latency_calls']} "
+                 "latency calls per model and batch size."]
+    if anchored:
+        a = r["anchor"]
+        rows[-1] += (f" Anchored minutes = {a['measured']:.1f} (measured by the end-to-end check at "
+                     f"{a['settings']['max_per_class']} images per class, "
+                     f"{a['settings']['latency_calls']} latency calls) + the row's projected "
+                     f"minutes - {a['modelled']:.1f} (projected for that check's settings from "
+                     "these speeds).")
     rows += ["", "| image size | training images per class | stored views "
                  "| test images per corrupted copy (07, 09) | training images | projected minutes "
                  + ("| anchored to the end-to-end run |" if anchored else "|"),
@@ -103,9 +112,9 @@ def training() -> list[str]:
     for p in r["projections"]:
         mark = " (the `cpu` preset)" if all(p[k] == v for k, v in preset.items()) else ""
         row = (f"| {p['image_size']} | {p['max_per_class'] or 'all'} | {p['views']} | "
-               f"{p.get('shift_images') or 'all'} | {p['train_images']:,} | {p['minutes']:.0f}")
+               f"{p.get('shift_images') or 'all'} | {p['train_images']:,} | {p['minutes']:.1f}")
         if anchored:
-            row += f" | {p['anchored_minutes']:.0f}"
+            row += f" | {p['anchored_minutes']:.1f}"
         rows.append(row + f"{mark} |")
     return rows
 

@@ -20,9 +20,10 @@ PRESET_NAMES = ("smoke", "cpu", "gpu")
 #: The defaults of each preset, and every rule that differs between presets (no code elsewhere
 #: tests the preset's name). ``data_dir=None`` means "the generated stand-in dataset".
 #: - ``corruptions``: the corruption types notebook 07 applies (None: all of them);
-#: - ``latency_calls``: timed calls per model and batch size after one warm-up call (notebooks 06
-#:   08 and 09); in ``smoke`` one call, which only checks the plumbing; in ``cpu`` three (the
-#:   median of three is steady enough, and each call of an ensemble at batch 32 costs seconds);
+#: - ``latency_calls``: timed calls per model and batch size after one warm-up call (notebooks 06,
+#:   08 and 09); in ``smoke`` one call, which only checks the plumbing; in ``cpu`` three, down
+#:   from five to save time (each call of an ensemble at batch 32 costs seconds: the median
+#:   is noisier);
 #: - ``views``: augmented views stored per training image for the layers trained on a frozen
 #:   backbone's output (notebooks 03 and 04; chosen by ``benchmarks/stored_views.py``);
 #: - ``combiner_epochs``: the most epochs a combiner trains for in notebook 05 (early stopping
