@@ -14,8 +14,9 @@ from helpers.config import project_root
 ROOT = project_root()
 
 
-def test_ruff_passes_on_the_package_tests_and_benchmarks():
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "helpers", "tests", "benchmarks"],
+def test_ruff_passes_on_the_package_tests_benchmarks_and_notebooks():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "helpers", "tests", "benchmarks",
+                             "notebooks"],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
     lines = subprocess.run([sys.executable, "-m", "ruff", "check", "helpers", "--select", "E501"],
