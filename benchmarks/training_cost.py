@@ -24,15 +24,16 @@ images, the dataset's whole 15% each; K stored views; E epochs; S test images pe
   predictions on validation, test and corrupted copies, and their latency calls.
 
 Training is counted to the maximum number of epochs (early stopping often ends sooner). Left out:
-JPEG decoding, corrupting images, kernel starts, notebook 05's cross-fitting of the combiners
-(3 minutes on the full dataset) and Python's overhead per call.
+JPEG decoding, corrupting images, kernel starts, notebook 05's cross-fitting of the combiners,
+loading the models and Python's overhead per call.
 
-That model alone fell short of the end-to-end check (``benchmarks/real_size_run.py``: 54 minutes
-measured against 38 projected from speeds measured right after, on the same machine). So when
-that check's results exist, each projection is also **anchored** to it: the minutes measured there
-plus what the model says the levers add or save against the settings of that run. What no lever
-changes (the cross-fitting, overheads) then comes from the measurement, and only the differences
-from the model. The anchor was measured on one machine; on another the sum is rougher.
+That model alone falls short of the end-to-end check (``benchmarks/real_size_run.py``; the README's
+"The end-to-end check" compares them notebook by notebook). So when that check's results exist
+(``results/real_size_run.json``, the latest check), each projection is also **anchored** to it:
+the minutes measured there plus what the model says the levers add or save against the settings of
+that run. What no lever changes (the cross-fitting, overheads) then comes from the measurement, and
+only the differences from the model. The anchor was measured on one machine; on another the sum is
+rougher.
 """
 
 from __future__ import annotations
