@@ -1,18 +1,24 @@
-"""Test set-up shared by the unit tests and the nbval runs of the notebooks.
+"""Test set-up shared by the unit tests and the runs of the notebooks.
 
-Every test runs in the ``smoke`` preset (generated data, random weights) with its
-artifacts in a temporary folder, whatever ENSEMBLE_* variables the shell has, so the
-suite never touches models trained on real data. Notebook kernels inherit this
-environment. Set ENSEMBLE_TEST_ARTIFACTS_DIR to keep the artifacts of a test run.
+Every test runs in the ``smoke`` preset (generated data, random weights) with its artifacts in a
+temporary folder, whatever ENSEMBLE_* variables the shell has, so the suite never touches models
+trained on real data. Notebook kernels inherit this environment. Set ENSEMBLE_TEST_ARTIFACTS_DIR
+to keep the artifacts of a test run.
 
-The suite runs on two workers (pytest-xdist, ``-n 2 --dist loadgroup``; ``-n 0`` runs it in
-one process): one worker runs the series' notebooks in order while the other runs the unit
-tests and then the solutions notebooks; the longest unit tests come last, for whichever worker
-is free (xdist hands a worker more work when it is nearly done, so the split is usual, not
-guaranteed). A solutions notebook starts only once the series notebooks whose artifacts it
-reads have finished (each leaves a marker file saying whether it passed), so every order gives
-the same results. Select whole notebooks: a solutions notebook waits only for the series
-notebooks the session runs, and fails on the missing artifacts of the others.
+**A notebook is one test.** ``NotebookItem`` runs all the cells of a notebook in one fresh kernel,
+in order, with nbclient (the runner's own ``helpers.run.execute``); a failing cell fails the test
+with the notebook, the heading above the cell and its error, and the executed notebook is kept in
+``<artifacts>/executed-tests/``. ``pytest`` runs the series and the solutions;
+``pytest notebooks/05_ensembles.ipynb`` runs notebook 05 and, first, every notebook it needs
+(``helpers.catalogue.plan``); ``pytest -m "not notebooks"`` runs the unit tests alone.
+
+**Two workers, whatever the plugin versions.** The suite runs on two workers (pytest-xdist,
+``-n 2 --dist loadfile``; ``-n 0`` runs it in one process). ``loadfile`` sends every test of one
+file to one worker, in order. All the series notebooks of a session are collected under one file,
+so one worker runs them in order, while the other runs the unit tests; the solutions notebooks are
+collected under another file. Whatever order the scheduler gives the files, a notebook waits until
+the notebooks it reads have passed (each leaves a marker file), and fails at once, with one
+message, when one of them failed or is not part of the session.
 """
 
 import os
@@ -22,10 +28,14 @@ from pathlib import Path
 
 import pytest
 
+from helpers import catalogue
+
 
 ARTIFACTS_VARIABLE = "ENSEMBLE_TEST_ARTIFACTS_DIR"
-#: How long a solutions notebook waits for the series notebooks it needs before it fails.
-WAIT_FOR_SERIES_S = 1800
+#: How long a notebook waits for the notebooks it reads before it fails.
+WAIT_S = 1800
+#: The most one cell of a notebook may take in a test (a hung cell must not hang CI).
+CELL_TIMEOUT_S = 900
 
 
 def pytest_configure(config):
@@ -50,95 +60,128 @@ def _markers_dir() -> Path:
     return folder
 
 
-def _notebook(item) -> tuple[str, bool] | None:
-    """(name, is a solutions notebook) for a notebook cell's test item, else None."""
-    path = Path(str(item.fspath))
-    return (path.stem, path.parent.name == "solutions") if path.suffix == ".ipynb" else None
+# ------------------------------------------------------------------------- collecting notebooks
+def _requested(config) -> list[str]:
+    """The catalogue's notebooks that this session's arguments (or ``testpaths``) name: a
+    notebook file, or every notebook in a named folder."""
+    names = []
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        for notebook in catalogue.EVERY:
+            if notebook.path == path or path in notebook.path.parents:
+                names.append(notebook.name)
+    return names
 
 
-#: The last series notebook whose artifacts each solutions notebook reads: it may start once
-#: that notebook has finished (07-09's solutions read only the members and notebook 05's
-#: ensembles). A wrong entry fails loudly: the artifact it reads is missing.
-SOLUTIONS_READ_UP_TO = {"01-04_solutions": "04_mobilenet", "05-06_solutions": "06_evaluation",
-                        "07-09_solutions": "05_ensembles"}
-#: Unit tests that take long go last, for the worker that finishes the series to pick up.
-#: (This balances the two workers: measured, the series' worker finishes earlier.)
-LONG_UNIT_TESTS = ("test_determinism.py", "test_interrupted.py", "test_combiners.py")
+_FIRST_FILE = pytest.StashKey[dict]()
 
 
-_timed_out: set[str] = set()  # notebooks waited for in vain: later cells fail at once
+class NotebookFile(pytest.File):
+    """A notebook file named on the command line (or found under ``testpaths``). The whole plan
+    of the session (the notebooks asked for and those they need) is collected under the first
+    such file: its series notebooks as one group, its solutions notebooks as another, so that
+    ``--dist loadfile`` keeps each group on one worker, in order."""
+
+    def collect(self):
+        first = self.config.stash.setdefault(_FIRST_FILE, {})
+        notebook = catalogue.by_path(self.path)
+        plan = catalogue.plan(_requested(self.config))
+        series = [name for name in plan if not catalogue.BY_NAME[name].solutions]
+        solutions = [name for name in plan if catalogue.BY_NAME[name].solutions]
+        names = []
+        if "series" not in first:  # the first notebook file of any kind takes the series
+            first["series"] = self.path
+            names += series
+        if "solutions" not in first and (notebook.solutions or not solutions):
+            first["solutions"] = self.path
+            names += solutions
+        for name in names:
+            yield NotebookItem.from_parent(self, name=name)
 
 
-def wait_for_series(session, last: str, who: str) -> bool:
-    """Wait until the series notebooks up to ``last`` that this session runs have finished;
-    False when this session runs none of them. Fails at once when one of them failed (a solution
-    run on its missing or half-made artifacts would only fail in a more confusing way)."""
-    needed = {name for name, is_solutions in filter(None, map(_notebook, session.items))
-              if not is_solutions and name <= last}
-    deadline = time.monotonic() + WAIT_FOR_SERIES_S
-    while missing := sorted(n for n in needed if not (_markers_dir() / n).exists()):
-        if _timed_out & set(missing) or time.monotonic() > deadline:
-            _timed_out.update(missing)
-            pytest.fail(f"{who} waited for the series notebooks it reads, and "
-                        f"{', '.join(missing)} did not finish within {WAIT_FOR_SERIES_S} s.")
-        time.sleep(1)
-    failed = sorted(n for n in needed if (_markers_dir() / n).read_text() == "failed")
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".ipynb" and catalogue.by_path(file_path) is not None:
+        return NotebookFile.from_parent(parent, path=file_path)
+    return None
+
+
+class NotebookFailed(Exception):
+    """A notebook's cell failed, or a notebook it reads did not pass."""
+
+
+class NotebookItem(pytest.Item):
+    """One notebook, run whole in one kernel (see the module's docstring)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_marker(pytest.mark.notebooks)
+
+    def runtest(self):
+        from helpers import run
+
+        wait_for(self.session, catalogue.needs(self.name), self.name)
+        marker = _markers_dir() / self.name
+        try:
+            run.execute(self.name, Path(os.environ["ENSEMBLE_ARTIFACTS_DIR"]) / "executed-tests",
+                        env=dict(os.environ), timeout=CELL_TIMEOUT_S)
+        except run.RunError as error:
+            marker.write_text("failed")
+            raise NotebookFailed(f"{error}\n\n{error.details}") from None
+        except BaseException:
+            marker.write_text("failed")
+            raise
+        marker.write_text("passed")
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, NotebookFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return catalogue.BY_NAME[self.name].path, None, f"notebook {self.name}"
+
+
+def wait_for(session, names: list[str], who: str) -> None:
+    """Wait until the notebooks ``names`` have passed in this session. Fail at once, with one
+    message, when one of them failed, or when this session does not run it."""
+    in_session = {item.name for item in session.items if isinstance(item, NotebookItem)}
+    absent = [name for name in names if name not in in_session]
+    if absent:
+        raise NotebookFailed(
+            f"{who} needs {', '.join(absent)} to run first, and this session does not run "
+            f"{'it' if len(absent) == 1 else 'them'} (deselected with -k or -m?). Run "
+            f"`pytest {catalogue.BY_NAME[who].path.relative_to(catalogue.FOLDER.parent)}`, "
+            f"which runs every notebook it needs first.")
+    deadline = time.monotonic() + WAIT_S
+    while missing := [name for name in names if not (_markers_dir() / name).exists()]:
+        if time.monotonic() > deadline:
+            raise NotebookFailed(f"{who} waited {WAIT_S} s for {', '.join(missing)}, which did "
+                                 f"not finish.")
+        time.sleep(0.5)
+    failed = [name for name in names if (_markers_dir() / name).read_text() != "passed"]
     if failed:
-        pytest.fail(f"{who} reads the artifacts of {', '.join(failed)}, which failed: "
-                    f"see its failing cells above.")
-    return bool(needed)
+        raise NotebookFailed(f"{who} needs {', '.join(failed)} to run first, which failed: see "
+                             f"{'its' if len(failed) == 1 else 'their'} failure above.")
 
 
 @pytest.fixture
-def series_finished(request):
-    """``series_finished("02_custom_cnn")``: True once the series notebooks up to 02 have run in
-    this session's shared artifacts folder, False when this session does not run them."""
-    return lambda last: wait_for_series(request.session, last, request.node.name)
+def notebook_passed(request):
+    """``notebook_passed("02_custom_cnn")``: True once notebook 02 has passed in this session's
+    shared artifacts folder, False when this session does not run it."""
+    def check(name: str) -> bool:
+        runs = any(isinstance(item, NotebookItem) and item.name == name
+                   for item in request.session.items)
+        if runs:
+            wait_for(request.session, [name], request.node.name)
+        return runs
+    return check
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the markers
 def pytest_collection_modifyitems(config, items):
-    """The series' notebooks first, then the unit tests, then the solutions notebooks; each of
-    the two notebook groups stays on one xdist worker, cells in order; the longest unit tests
-    last."""
-    series, units, solutions = [], [], []
-    for item in items:
-        notebook = _notebook(item)
-        if notebook is None:
-            units.append(item)
-        elif notebook[1]:
-            item.add_marker(pytest.mark.xdist_group("solutions"))
-            solutions.append(item)
-        else:
-            item.add_marker(pytest.mark.xdist_group("series"))
-            series.append(item)
-    long = [item for item in units if Path(str(item.fspath)).name in LONG_UNIT_TESTS]
-    units = [item for item in units if item not in long]
-    items[:] = series + units + solutions + long
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item):
-    notebook = _notebook(item)
-    if notebook and notebook[1]:
-        wait_for_series(item.session, SOLUTIONS_READ_UP_TO[notebook[0]], notebook[0])
-
-
-_failed_notebooks: set[str] = set()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    report = yield
-    notebook = _notebook(item)
-    if notebook and not notebook[1] and report.failed:
-        _failed_notebooks.add(notebook[0])
-    return report
-
-
-def pytest_runtest_teardown(item, nextitem):
-    """After a series notebook's last cell, leave a marker that it has finished, and how."""
-    notebook = _notebook(item)
-    if notebook and not notebook[1] and (nextitem is None or _notebook(nextitem) != notebook):
-        (_markers_dir() / notebook[0]).write_text(
-            "failed" if notebook[0] in _failed_notebooks else "passed")
+    """The series notebooks first, then the unit tests, then the solutions notebooks: the order
+    in which one process (``-n 0``) runs them, so nothing ever waits there."""
+    def rank(item):
+        if not isinstance(item, NotebookItem):
+            return 1
+        return 2 if catalogue.BY_NAME[item.name].solutions else 0
+    items.sort(key=rank)  # stable: the order within each kind is kept

@@ -23,7 +23,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from helpers import config
-from helpers.run import NOTEBOOKS
+from helpers.catalogue import NOTEBOOKS
 
 
 GOAL_RATIO = 3.0

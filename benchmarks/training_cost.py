@@ -45,7 +45,7 @@ from pathlib import Path
 
 import stand_ins
 
-from helpers import artifacts, config, members
+from helpers import artifacts, catalogue, config, members
 from helpers.lesson import corruptions, features
 
 
@@ -255,7 +255,7 @@ def main() -> None:
         print("the cpu preset, per notebook (minutes):", chosen["per_notebook"])
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"cpu_preset": preset, "latency_calls": cpu["latency_calls"],
-                               "anchor": anchor, "notebooks": len(artifacts.NOTEBOOKS),
+                               "anchor": anchor, "notebooks": len(catalogue.NOTEBOOKS),
                                "timed_images": args.images,
                                "speeds": {str(k): v for k, v in measured.items()},
                                "projections": projections, "goal_minutes": GOAL_MINUTES},

@@ -3,7 +3,7 @@
 Each combination of settings gets its own folder (``Settings.run_dir``). This module is the one
 place that knows what is inside it:
 
-- the notebooks of the series and the artifacts each one makes (so a missing artifact names the
+- which notebook makes each artifact (from the catalogue, so a missing artifact names the
   notebook to run);
 - every artifact's path;
 - the one atomic writer (write to a temporary file, then rename: a killed kernel never leaves half
@@ -22,33 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers import catalogue
+
+# The names of the members, the ensembles and the results files are the catalogue's.
+from helpers.catalogue import (
+    MEMBER_NAMES,
+    RESULTS_FILES,
+)
 from helpers.config import Settings
-
-
-#: The notebooks of the series, in order (the runner, the tests and the benchmarks use this list).
-NOTEBOOKS = ("01_data_preview", "02_custom_cnn", "03_vgg16", "04_mobilenet", "05_ensembles",
-             "06_evaluation", "07_under_shift", "08_distillation", "09_families")
-#: The worked solutions of the exercises, in ``notebooks/solutions/``, one notebook per group of
-#: notebooks; each runs after the notebooks it solves (``python -m helpers.run --solutions``).
-SOLUTIONS = ("01-04_solutions", "05-06_solutions", "07-09_solutions")
-#: The three members and the notebook that trains each.
-MEMBER_NOTEBOOKS = {"custom_cnn": "02_custom_cnn", "vgg16": "03_vgg16", "mobilenet": "04_mobilenet"}
-MEMBER_NAMES = tuple(MEMBER_NOTEBOOKS)
-#: The ensembles notebook 05 makes; the first three are the original's methods. Their combiners
-#: take the members' class probabilities.
-ENSEMBLE_NAMES = ("average", "concatenation", "weighted_average", "average_dense",
-                  "weighted_average_scipy")
-#: Ensembles whose combiners take the members' penultimate features instead.
-FEATURE_ENSEMBLE_NAMES = ("feature_concatenation",)
-ALL_ENSEMBLE_NAMES = ENSEMBLE_NAMES + FEATURE_ENSEMBLE_NAMES
-#: Which notebook makes each saved model: members 02-04, ensembles 05, the student 08.
-MADE_BY = {**MEMBER_NOTEBOOKS, **{f"{name}_head": nb for name, nb in MEMBER_NOTEBOOKS.items()},
-           **dict.fromkeys(ALL_ENSEMBLE_NAMES, "05_ensembles"), "under_shift": "07_under_shift",
-           "student": "08_distillation", "student_head": "08_distillation"}
-#: The results files, by the notebook that writes them.
-RESULTS_FILES = {"06_evaluation": "results.json", "07_under_shift": "results_shift.json",
-                 "08_distillation": "results_distillation.json",
-                 "09_families": "results_families.json", "summary": "results_summary.json"}
 
 
 class MissingArtifactError(FileNotFoundError):
@@ -57,7 +38,7 @@ class MissingArtifactError(FileNotFoundError):
 
 def made_by(name: str) -> str:
     """The notebook file that makes the artifact called ``name`` (05 for anything unknown)."""
-    return f"{MADE_BY.get(name, '05_ensembles')}.ipynb"
+    return f"{catalogue.made_by(name)}.ipynb"
 
 
 # --------------------------------------------------------------------------- paths

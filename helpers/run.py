@@ -18,21 +18,21 @@ import threading
 import time
 from pathlib import Path
 
-from helpers import artifacts, config
-from helpers.artifacts import NOTEBOOKS
+from helpers import artifacts, catalogue, config
+from helpers.catalogue import NOTEBOOKS
 
 
 CELL_TIMEOUT_S = 6 * 3600
 
 
 def notebooks_dir() -> Path:
-    return config.project_root() / "notebooks"
+    return catalogue.FOLDER
 
 
 def notebook_path(name: str) -> Path:
     """A notebook of the series, or of its worked solutions (``notebooks/solutions/``)."""
-    folder = notebooks_dir() / "solutions" if name in artifacts.SOLUTIONS else notebooks_dir()
-    return folder / f"{name}.ipynb"
+    solutions = name in catalogue.SOLUTION_NOTEBOOKS
+    return (notebooks_dir() / "solutions" if solutions else notebooks_dir()) / f"{name}.ipynb"
 
 
 def select(start: str | None, only: str | None) -> list[str]:
@@ -59,7 +59,7 @@ def with_solutions(chosen: list[str]) -> list[str]:
     out = []
     for name in chosen:
         out.append(name)
-        out += [s for s in artifacts.SOLUTIONS if s.split("_")[0].split("-")[1] == name[:2]]
+        out += [s for s in catalogue.SOLUTION_NOTEBOOKS if s.split("_")[0].split("-")[1] == name[:2]]
     return out
 
 
@@ -118,10 +118,11 @@ class Progress:
 
 
 def execute(name: str, out_dir: Path, progress: Progress | None = None,
-            env: dict[str, str] | None = None) -> float:
+            env: dict[str, str] | None = None, timeout: int = CELL_TIMEOUT_S) -> float:
     """Execute one notebook in a fresh kernel inside ``notebooks/``; return seconds taken.
     ``env`` is the kernel's environment (default: this process's); ``progress`` is told the
-    heading of each section as the kernel reaches it."""
+    heading of each section as the kernel reaches it; ``timeout`` is the most seconds one cell
+    may take."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
@@ -133,7 +134,7 @@ def execute(name: str, out_dir: Path, progress: Progress | None = None,
         if progress is not None and cell.cell_type == "code":
             progress.enter_section(_heading_of(nb, cell_index))
 
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
                             on_cell_start=on_cell_start)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -148,7 +149,8 @@ def execute(name: str, out_dir: Path, progress: Progress | None = None,
         failed = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
             o.get("output_type") == "error" for o in c.get("outputs", []))), len(nb.cells))
         summary = f"{error.ename}: {error.evalue}" if getattr(error, "ename", None) else str(error)
-        raise RunError(name, _heading_of(nb, failed), summary, out_dir / f"{name}.ipynb") from None
+        raise RunError(name, _heading_of(nb, failed), summary, out_dir / f"{name}.ipynb",
+                       details=str(error)) from None
     except DeadKernelError:
         # The cell that was running has no outputs yet; the last one with an execution count is it.
         running = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
@@ -164,8 +166,13 @@ def execute(name: str, out_dir: Path, progress: Progress | None = None,
 
 
 class RunError(RuntimeError):
-    def __init__(self, notebook: str, heading: str, summary: str, executed: Path):
+    """A notebook failed: its name, the heading above the failing cell, the error; ``details``
+    holds the cell's source and traceback."""
+
+    def __init__(self, notebook: str, heading: str, summary: str, executed: Path,
+                 details: str = ""):
         summary = re.sub(r"\x1b\[[0-9;]*m", "", summary).strip()  # no terminal colour codes
+        self.details = re.sub(r"\x1b\[[0-9;]*m", "", details).strip()
         super().__init__(f"{notebook}.ipynb failed in the cell under '{heading}':\n  {summary}\n"
                          f"Open {executed} to see the whole error.")
 

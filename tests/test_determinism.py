@@ -19,10 +19,10 @@ def _run_series_start(artifacts_root) -> config.Settings:
     return config.load(env)
 
 
-def test_two_smoke_runs_give_the_same_split_and_predictions(tmp_path, series_finished):
-    # The first run is the nbval run of notebooks 01-02 in this session, when it has one (it
+def test_two_smoke_runs_give_the_same_split_and_predictions(tmp_path, notebook_passed):
+    # The first run is the run of notebook 02 in this session, when it has one (it
     # shares the environment and the seed); else a run of 02 of our own.
-    first = (config.load() if series_finished("02_custom_cnn")
+    first = (config.load() if notebook_passed("02_custom_cnn")
              else _run_series_start(tmp_path / "first"))
     second = _run_series_start(tmp_path / "second")
     assert first.path("split.csv").read_bytes() == second.path("split.csv").read_bytes()

@@ -12,6 +12,7 @@ from helpers.config import project_root
 #: Each module's layer; a module may import modules of its own layer or below only.
 LAYERS = {
     "helpers.config": 0,
+    "helpers.catalogue": 0,
     "helpers.artifacts": 1,
     "helpers.generated_dataset": 1,
     "helpers.data": 2,

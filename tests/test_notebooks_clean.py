@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from helpers import artifacts, colab
+from helpers import catalogue, colab
 from helpers.config import project_root
 
 
@@ -12,8 +12,8 @@ NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
 SOLUTIONS = sorted((project_root() / "notebooks" / "solutions").glob("*.ipynb"))
 EVERY = NOTEBOOKS + SOLUTIONS
 def test_the_notebooks_are_the_runners_list():
-    assert tuple(p.stem for p in NOTEBOOKS) == artifacts.NOTEBOOKS
-    assert tuple(p.stem for p in SOLUTIONS) == artifacts.SOLUTIONS
+    assert tuple(p.stem for p in NOTEBOOKS) == catalogue.NOTEBOOKS
+    assert tuple(p.stem for p in SOLUTIONS) == catalogue.SOLUTION_NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -22,7 +22,7 @@ def test_every_exercise_section_links_to_its_solutions(path):
     text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     exercises = text[text.index("## Exercises"):] if "## Exercises" in text else ""
     assert exercises, f"{path.name} has no exercises"
-    solutions = [s for s in artifacts.SOLUTIONS if f"solutions/{s}.ipynb" in exercises]
+    solutions = [s for s in catalogue.SOLUTION_NOTEBOOKS if f"solutions/{s}.ipynb" in exercises]
     assert len(solutions) == 1, f"{path.name}: its exercises must link to their solutions"
     first, last = solutions[0].split("_")[0].split("-")
     assert first <= path.stem[:2] <= last

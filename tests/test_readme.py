@@ -5,8 +5,8 @@ import json
 import re
 import runpy
 
+from helpers.catalogue import NOTEBOOKS
 from helpers.config import project_root
-from helpers.run import NOTEBOOKS
 
 
 ROOT = project_root()
@@ -32,3 +32,13 @@ def test_notebook_table_shows_the_measured_smoke_times():
         assert row.group(1) == f"{measured['per_notebook_s'][name]:.1f}", (
             f"{name}: the README says {row.group(1)} s, benchmarks/results/smoke_suite.json says "
             f"{measured['per_notebook_s'][name]:.1f} s")
+
+
+def test_ci_runs_the_readmes_commands_in_a_fresh_environment():
+    """CI must see what a newcomer sees: the README's commands, in a new virtual environment."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert any(line.startswith("python3 -m venv ") for line in ci)
+    for command in ("pip install -r requirements.txt", "pytest"):
+        assert command in ci, f".ci/run does not run `{command}`"
+        assert re.search(rf"^{re.escape(command)}(\s|$)", README, re.M), (
+            f"the README does not show `{command}`")

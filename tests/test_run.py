@@ -31,7 +31,7 @@ def test_solutions_run_after_the_notebooks_they_solve():
         "03_vgg16", "04_mobilenet", "01-04_solutions", "05_ensembles", "06_evaluation",
         "05-06_solutions", "07_under_shift", "08_distillation", "09_families", "07-09_solutions"]
     assert run.notebook_path("05-06_solutions").parent.name == "solutions"
-    assert all(run.notebook_path(s).exists() for s in run.artifacts.SOLUTIONS)
+    assert all(run.notebook_path(s).exists() for s in run.catalogue.SOLUTION_NOTEBOOKS)
 
 
 def test_missing_dataset_is_reported_before_any_kernel_starts(tmp_path):

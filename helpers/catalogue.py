@@ -1,0 +1,112 @@
+"""The catalogue of the series: the one module that names its notebooks.
+
+Every notebook and solutions notebook, in the order they run, with the notebooks whose artifacts
+each one reads; the members and the notebook that trains each; the ensembles; the results files.
+The runner, the exporter, the Colab tool, the tests (``conftest.py``) and the benchmarks read it
+from here. It imports nothing heavy, so tools that only start kernels stay light.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+#: Where the notebooks are: ``notebooks/``, and the solutions in ``notebooks/solutions/``.
+FOLDER = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """One notebook: its name (the file's stem) and the notebooks whose artifacts it reads."""
+
+    name: str
+    reads: tuple[str, ...] = ()
+    solutions: bool = False
+
+    @property
+    def number(self) -> str:
+        return self.name[:2]
+
+    @property
+    def path(self) -> Path:
+        return (FOLDER / "solutions" if self.solutions else FOLDER) / f"{self.name}.ipynb"
+
+
+#: The series, in order. ``reads``: the notebooks whose saved artifacts each one loads (the split
+#: of 01, the members of 02-04, the ensembles and the choice of 05, the leaderboard of 06, the
+#: corrupted copies of 07, the student of 08).
+SERIES = (
+    Notebook("01_data_preview"),
+    Notebook("02_custom_cnn", ("01_data_preview",)),
+    Notebook("03_vgg16", ("01_data_preview",)),
+    Notebook("04_mobilenet", ("01_data_preview",)),
+    Notebook("05_ensembles", ("02_custom_cnn", "03_vgg16", "04_mobilenet")),
+    Notebook("06_evaluation", ("05_ensembles",)),
+    Notebook("07_under_shift", ("05_ensembles",)),
+    Notebook("08_distillation", ("06_evaluation",)),
+    Notebook("09_families", ("07_under_shift", "08_distillation")),
+)
+#: The worked solutions of the exercises, one notebook per group of notebooks, with what each
+#: reads (07-09's solutions train their own variants on the members and 05's choice).
+SOLUTIONS = (
+    Notebook("01-04_solutions", ("04_mobilenet",), solutions=True),
+    Notebook("05-06_solutions", ("06_evaluation",), solutions=True),
+    Notebook("07-09_solutions", ("05_ensembles",), solutions=True),
+)
+EVERY = SERIES + SOLUTIONS
+BY_NAME = {notebook.name: notebook for notebook in EVERY}
+NOTEBOOKS = tuple(notebook.name for notebook in SERIES)
+SOLUTION_NOTEBOOKS = tuple(notebook.name for notebook in SOLUTIONS)
+
+#: The three members, each with the notebook that trains it.
+MEMBERS = {"custom_cnn": "02_custom_cnn", "vgg16": "03_vgg16", "mobilenet": "04_mobilenet"}
+MEMBER_NAMES = tuple(MEMBERS)
+#: The ensembles notebook 05 makes; the first three are the original's methods. Their combiners
+#: take the members' class probabilities.
+ENSEMBLE_NAMES = ("average", "concatenation", "weighted_average", "average_dense",
+                  "weighted_average_scipy")
+#: Ensembles whose combiners take the members' penultimate features instead.
+FEATURE_ENSEMBLE_NAMES = ("feature_concatenation",)
+ALL_ENSEMBLE_NAMES = ENSEMBLE_NAMES + FEATURE_ENSEMBLE_NAMES
+#: Which notebook makes each saved model or cached prediction that is not a member's or an
+#: ensemble's.
+OTHER_ARTIFACTS = {"under_shift": "07_under_shift", "student": "08_distillation",
+                   "student_head": "08_distillation", "validation_choice": "05_ensembles"}
+#: The results files, by the notebook that writes them.
+RESULTS_FILES = {"06_evaluation": "results.json", "07_under_shift": "results_shift.json",
+                 "08_distillation": "results_distillation.json",
+                 "09_families": "results_families.json", "summary": "results_summary.json"}
+
+
+def made_by(artifact: str) -> str:
+    """The notebook that makes the artifact called ``artifact`` (a member, an ensemble, a head,
+    the student...); notebook 05 for anything else."""
+    base = artifact.removesuffix("_head")
+    return MEMBERS.get(base) or OTHER_ARTIFACTS.get(artifact, "05_ensembles")
+
+
+def needs(name: str) -> list[str]:
+    """Every notebook that must run before ``name`` (its reads, and theirs), in series order."""
+    if name not in BY_NAME:
+        raise ValueError(f"No notebook called {name!r}; the notebooks are: {', '.join(BY_NAME)}.")
+    found, todo = set(), list(BY_NAME[name].reads)
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo += BY_NAME[current].reads
+    return [notebook.name for notebook in EVERY if notebook.name in found]
+
+
+def plan(names) -> list[str]:
+    """``names`` and every notebook they need, each once, in the order they must run: the
+    series in order, then the solutions."""
+    wanted = {n for name in names for n in (*needs(name), name)}
+    return [notebook.name for notebook in EVERY if notebook.name in wanted]
+
+
+def by_path(path: Path) -> Notebook | None:
+    """The catalogue's notebook stored at ``path``, or None for any other file."""
+    path = Path(path).resolve()
+    return next((notebook for notebook in EVERY if notebook.path == path), None)
