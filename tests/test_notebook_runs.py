@@ -2,6 +2,7 @@
 workers), the series is one file's tests (so ``--dist loadfile`` keeps it on one worker, in
 order), and naming one notebook runs the notebooks it needs first."""
 
+import os
 import subprocess
 import sys
 
@@ -12,12 +13,16 @@ from helpers.config import project_root
 
 
 ROOT = project_root()
+#: A pytest run inside the suite gets its own artifacts folder (it would otherwise share, and
+#: clear, the markers of the notebooks this session is running).
+ENV = {name: value for name, value in os.environ.items() if not name.startswith("ENSEMBLE_")}
 
 
 def collected(*args: str) -> list[str]:
     """The node ids ``pytest --collect-only`` finds for ``args``, in the order they would run."""
     result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0",
-                             *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                             *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return [line for line in result.stdout.splitlines() if "::" in line]
 
@@ -72,7 +77,7 @@ def test_a_notebook_without_what_it_needs_stops_at_once_with_one_message():
                 for name in catalogue.needs("05_ensembles")]
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0",
                              "notebooks/05_ensembles.ipynb", *deselect], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, env=ENV)
     assert result.returncode == 1 and "1 failed" in result.stdout
     assert ("05_ensembles needs 01_data_preview, 02_custom_cnn, 03_vgg16, 04_mobilenet to run "
             "first, and this session does not run them") in result.stdout
