@@ -119,15 +119,15 @@ class NotebookItem(pytest.Item):
     def runtest(self):
         from helpers import run
 
-        wait_for(self.session, catalogue.needs(self.name), self.name)
         marker = _markers_dir() / self.name
         try:
+            wait_for(self.session, catalogue.needs(self.name), self.name)
             run.execute(self.name, Path(os.environ["ENSEMBLE_ARTIFACTS_DIR"]) / "executed-tests",
                         env=dict(os.environ), timeout=CELL_TIMEOUT_S)
         except run.RunError as error:
             marker.write_text("failed")
             raise NotebookFailed(f"{error}\n\n{error.details}") from None
-        except BaseException:
+        except BaseException:  # a notebook it needs failed, a timeout, an interruption
             marker.write_text("failed")
             raise
         marker.write_text("passed")

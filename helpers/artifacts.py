@@ -24,8 +24,11 @@ import numpy as np
 
 from helpers import catalogue
 
-# The names of the members, the ensembles and the results files are the catalogue's.
-from helpers.catalogue import (
+# The names of the members, the ensembles and the results files are the catalogue's (re-exported).
+from helpers.catalogue import (  # noqa: F401
+    ALL_ENSEMBLE_NAMES,
+    ENSEMBLE_NAMES,
+    FEATURE_ENSEMBLE_NAMES,
     MEMBER_NAMES,
     RESULTS_FILES,
 )
