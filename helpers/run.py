@@ -59,7 +59,8 @@ def with_solutions(chosen: list[str]) -> list[str]:
     out = []
     for name in chosen:
         out.append(name)
-        out += [s for s in catalogue.SOLUTION_NOTEBOOKS if s.split("_")[0].split("-")[1] == name[:2]]
+        out += [s for s in catalogue.SOLUTION_NOTEBOOKS
+                if s.split("_")[0].split("-")[1] == name[:2]]
     return out
 
 
