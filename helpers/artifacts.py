@@ -162,6 +162,11 @@ def load_checked(path: Path, settings: Settings, name: str):
                          f"is missing), so it cannot be checked against this run. Rerun "
                          f"{made_by(name)}.")
     check_provenance(json.loads(record.read_text(encoding="utf-8")), settings, path, name)
+    # The series' saved models use its registered layers and loss; importing the modules that
+    # define them registers them (the one place plumbing imports lesson code: tests/test_layers.py).
+    from helpers import models  # noqa: F401
+    from helpers.lesson import combiners, distillation  # noqa: F401
+
     return keras.models.load_model(path, safe_mode=True)
 
 
@@ -191,8 +196,8 @@ def save_predictions(settings: Settings, name: str, probabilities: dict[str, np.
                      data, features: dict[str, np.ndarray] | None = None) -> Path:
     """Cache class probabilities of some splits (``{"val": ..., "test": ...}``), and optionally
     a member's penultimate features, with their labels, file order, class names and the
-    settings and split that made them. ``data`` is a ``helpers.data.Data`` (anything with
-    ``labels``, ``files``, ``class_names``, ``split.root``)."""
+    settings and split that made them. ``data`` is a ``helpers.data.Data`` or ``Split``."""
+    root = data.split.root if hasattr(data, "split") else data.root
     arrays = {}
     for split, values in (features or {}).items():
         arrays[f"{split}_features"] = np.asarray(values, dtype="float32")
@@ -205,7 +210,7 @@ def save_predictions(settings: Settings, name: str, probabilities: dict[str, np.
                              f"{len(labels)} {split} images.")
         arrays[f"{split}_probs"] = np.asarray(probs, dtype="float32")
         arrays[f"{split}_labels"] = labels
-        arrays[f"{split}_files"] = np.array([str(p.relative_to(data.split.root))
+        arrays[f"{split}_files"] = np.array([str(p.relative_to(root))
                                              for p in data.files(split)])
     return write_atomic(predictions_path(settings, name), lambda tmp: np.savez(
         tmp, class_names=np.array(data.class_names), provenance=json.dumps(provenance(settings)),

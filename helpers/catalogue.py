@@ -69,6 +69,25 @@ ENSEMBLE_NAMES = ("average", "concatenation", "weighted_average", "average_dense
 #: Ensembles whose combiners take the members' penultimate features instead.
 FEATURE_ENSEMBLE_NAMES = ("feature_concatenation",)
 ALL_ENSEMBLE_NAMES = ENSEMBLE_NAMES + FEATURE_ENSEMBLE_NAMES
+#: The combiners that learn more than a few weights from the validation labels. Each also gets
+#: one-member controls: the same combiner, fitted the same way on one member's outputs, named
+#: ``combiner[member]`` (notebook 05).
+CONTROLLED = ("concatenation", "average_dense", "feature_concatenation")
+
+
+def control_name(combiner: str, member: str) -> str:
+    return f"{combiner}[{member}]"
+
+
+def control_parts(name: str) -> tuple[str, str]:
+    """``("feature_concatenation", "vgg16")`` for ``"feature_concatenation[vgg16]"``."""
+    combiner, _, member = name.partition("[")
+    if not member.endswith("]"):
+        raise ValueError(f"{name!r} is not a control's name (combiner[member]).")
+    return combiner, member[:-1]
+
+
+CONTROL_NAMES = tuple(control_name(c, m) for c in CONTROLLED for m in MEMBERS)
 #: Which notebook makes each saved model or cached prediction that is not a member's or an
 #: ensemble's.
 OTHER_ARTIFACTS = {"under_shift": "07_under_shift", "student": "08_distillation",
@@ -82,8 +101,8 @@ RESULTS_FILES = {"06_evaluation": "results.json", "07_under_shift": "results_shi
 def made_by(artifact: str) -> str:
     """The notebook that makes the artifact called ``artifact`` (a member, an ensemble, a head,
     the student...); notebook 05 for anything else."""
-    base = artifact.removesuffix("_head")
-    return MEMBERS.get(base) or OTHER_ARTIFACTS.get(artifact, "05_ensembles")
+    return MEMBERS.get(artifact.removesuffix("_head")) or OTHER_ARTIFACTS.get(artifact,
+                                                                             "05_ensembles")
 
 
 def needs(name: str) -> list[str]:

@@ -12,6 +12,7 @@ import re
 import sys
 from pathlib import Path
 
+from helpers import catalogue
 from helpers.config import project_root
 
 
@@ -48,9 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     import nbformat
 
     source = setup_cell_source(repository_url())
-    notebooks = project_root() / "notebooks"
-    for path in sorted([*notebooks.glob("[0-9][0-9]_*.ipynb"),
-                        *(notebooks / "solutions").glob("*.ipynb")]):
+    for path in (notebook.path for notebook in catalogue.EVERY):
         nb = nbformat.read(path, as_version=4)
         cells = [c for c in nb.cells if c.get("id") == CELL_ID]
         if cells:

@@ -44,10 +44,10 @@ PRESETS: dict[str, dict] = {
     # parts run once per stored view (2 views; 4, which measured best, cost more than the goal
     # allows). Sized by end-to-end runs on a generated dataset of the real size
     # (benchmarks/real_size_run.py, a 2-core machine): 54 minutes with 150 images per class and
-    # 5 latency calls, then 44 minutes with these settings. Notebook 07 corrupts 64 of the
-    # 1,034 test images.
+    # 5 latency calls, then 44 minutes with these settings at 64 images per corrupted copy.
+    # Notebook 07 corrupts 256 of the test images (enough to tell gaps of a few points apart).
     "cpu": {"image_size": 128, "epochs": 10, "weights": "imagenet", "batch_size": 32,
-            "max_per_class": 100, "demo_data": False, "shift_images": 64,
+            "max_per_class": 100, "demo_data": False, "shift_images": 256,
             "corruptions": None, "latency_calls": 3, "views": 2, "combiner_epochs": 100,
             "family_members": 3, "dropout_samples": 16, "folds": 5},
     "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,
@@ -174,7 +174,17 @@ class Settings:
         width = max(len(k) for k, _ in rows)
         lines = [f"{k:<{width}} : {v}" + ("   (from environment)" if k in self.overrides else "")
                  for k, v in rows]
-        return "\n".join(lines)
+        return "\n".join(lines + [f"Note: {note}" for note in self.notes()])
+
+    def notes(self) -> list[str]:
+        """What a reader must know before trusting the numbers of a run with these settings."""
+        if self.uses_demo_data:
+            return ["generated stand-in images and members trained for a few epochs: the numbers "
+                    "test the code, not the method. Use the cpu or gpu preset for findings."]
+        return {"none": ["no ImageNet weights: the members are weaker than the series is "
+                         "designed for."],
+                "random": ["random weights frozen where ImageNet weights would be: the members "
+                           "learn little; this times the code."]}.get(self.weights, [])
 
 
 def _int_from_env(env: dict, name: str, minimum: int, allow_none: bool = False) -> int | None:
@@ -206,9 +216,9 @@ def _resolve_path(raw: str) -> Path:
 
 def detect_preset() -> str:
     """``gpu`` when TensorFlow sees a GPU, else ``cpu``."""
-    from helpers import _import_tensorflow_quietly
+    from helpers import quiet_tensorflow
 
-    _import_tensorflow_quietly()  # a no-op where TensorFlow is already imported
+    quiet_tensorflow()  # a no-op where TensorFlow is already imported
     import tensorflow as tf
 
     return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"

@@ -244,51 +244,37 @@ class Split:
         return "\n".join(lines)
 
 
-def assign_splits(counts: dict[str, int], val_fraction: float, test_fraction: float,
-                  seed: int) -> dict[str, list[str]]:
-    """Stratified assignment: per class, shuffle with the seed and cut at the fractions.
-
-    Every class gets at least one image in each split (scikit-learn's stratified split
-    cannot promise that for tiny classes), or a clear error when it has fewer than three.
-    """
-    rng = np.random.default_rng(seed)
-    out = {}
-    for name in sorted(counts):
-        n = counts[name]
-        n_val = max(1, int(round(n * val_fraction)))
-        n_test = max(1, int(round(n * test_fraction)))
-        if n - n_val - n_test < 1:
-            raise DatasetError(f"Class '{name}' has {n} image(s); at least 3 are needed to put one "
-                               f"in each of train, validation and test. Add images to it.")
-        labels = ["test"] * n_test + ["val"] * n_val + ["train"] * (n - n_val - n_test)
-        out[name] = list(rng.permutation(labels))
-    return out
-
-
 #: The split name of training images that ``ENSEMBLE_MAX_PER_CLASS`` leaves out of this run.
 UNUSED = "train_unused"
+#: The fewest images a class needs for the stratified split to give each split one of them.
+MIN_PER_CLASS = 6
 
 
-def _manifest_rows(scan_result: Scan, settings: Settings) -> list[dict]:
-    """Every image of the dataset with its split. The split is cut from the whole dataset, so
-    the validation and test splits are the dataset's own 15% each; ``max_per_class`` then keeps
-    at most that many training images per class (a seeded choice) and marks the others
-    ``train_unused``: it caps the cost of training, not the data that judges the models."""
-    files = scan_result.files
-    assignment = assign_splits({n: len(p) for n, p in files.items()},
-                               settings.val_fraction, settings.test_fraction, settings.seed)
+def _manifest_rows(scan_result: Scan, settings: Settings, split_with=None) -> list[dict]:
+    """Every image of the dataset with its split, cut by ``split_with`` (notebook 01's
+    ``stratified_split``) from the whole dataset, so validation and test are the dataset's own
+    15% each; ``max_per_class`` then keeps at most that many training images per class (a seeded
+    choice) and marks the others ``train_unused``: it caps the cost of training, not the data that
+    judges the models."""
+    if split_with is None:
+        from helpers.lesson.data_prep import stratified_split as split_with
+    files = [(name, path) for name in sorted(scan_result.files)
+             for path in scan_result.files[name]]
+    labels = np.array([name for name, _ in files])
+    small = {n: int(c) for n, c in zip(*np.unique(labels, return_counts=True)) if c < MIN_PER_CLASS}
+    if small:
+        raise DatasetError(f"Too few images to split in class(es) {small}: every class needs at "
+                           f"least {MIN_PER_CLASS} images to give each split some. Add images.")
+    splits = split_with(labels, settings.val_fraction, settings.test_fraction, settings.seed)
     rng = np.random.default_rng(settings.seed)
-    rows = []
-    for name in sorted(files):
-        splits = list(assignment[name])
-        train = [i for i, split in enumerate(splits) if split == "train"]
+    for name in sorted(scan_result.files):
+        train = np.flatnonzero((labels == name) & (splits == "train"))
         if settings.max_per_class and len(train) > settings.max_per_class:
-            for i in set(train) - set(rng.choice(train, settings.max_per_class, replace=False)):
-                splits[i] = UNUSED
-        for path, split in zip(files[name], splits):
-            rows.append({"path": path.relative_to(scan_result.root).as_posix(), "label": name,
-                         "split": split, "bytes": path.stat().st_size})
-    return rows
+            kept = rng.choice(train, settings.max_per_class, replace=False)
+            splits[np.setdiff1d(train, kept)] = UNUSED
+    return [{"path": path.relative_to(scan_result.root).as_posix(), "label": name,
+             "split": str(split), "bytes": path.stat().st_size}
+            for (name, path), split in zip(files, splits)]
 
 
 def write_manifest(path: Path, rows: list[dict]) -> None:
@@ -314,8 +300,9 @@ def dataset_root(settings: Settings) -> Path:
     return locate_dataset(settings.data_dir)
 
 
-def load_split(settings: Settings, scan_result: Scan | None = None) -> Split:
-    """The split of this run: read from ``split.csv`` if it exists, else made once and saved.
+def load_split(settings: Settings, scan_result: Scan | None = None, split_with=None) -> Split:
+    """The split of this run: read from ``split.csv`` if it exists, else made once with
+    ``split_with`` (default: notebook 01's ``stratified_split``) and saved.
 
     If files listed in the manifest are gone or changed size, a ``DatasetError`` says how
     many and how to start over, instead of training on a different split silently.
@@ -334,7 +321,7 @@ def load_split(settings: Settings, scan_result: Scan | None = None) -> Split:
                 f"{manifest} (and the "
                 f"models in {settings.run_dir}) to split again and retrain.")
     else:
-        rows = _manifest_rows(scan_result or scan(root), settings)
+        rows = _manifest_rows(scan_result or scan(root), settings, split_with)
         write_manifest(manifest, rows)
         artifacts.write_json(settings.path("settings.json"), settings.fingerprint())
     class_names = sorted({r["label"] for r in rows})
@@ -446,29 +433,15 @@ def load_data(settings: Settings) -> Data:
                 batch_size=settings.batch_size)
 
 
-def augmentation(seed: int | None = None):
-    """Random augmentation as Keras layers, placed *inside* a model so it is only active
-    in ``fit`` (Keras layers of this kind do nothing at inference).
-
-    Translation by up to 20% as in the original tutorial. Horizontal instead of vertical
-    flips: an upside-down car or person never occurs in the test photos, so vertical flips
-    teach the model about images it will never see, while a mirrored car is still a car.
-    """
-    import keras
-
-    return keras.Sequential([
-        keras.layers.RandomTranslation(0.2, 0.2, fill_mode="reflect", seed=seed),
-        keras.layers.RandomFlip("horizontal", seed=seed),
-    ], name="augmentation")
-
-
 def augmented_views(images: np.ndarray, views: int, seed: int = 0,
                     batch_size: int = 64) -> np.ndarray:
     """``views`` augmented copies of every image, made once with the series' augmentation
     (``views * n`` images, view by view: rows ``v * n + i`` are view ``v`` of image ``i``),
     as uint8 0-255 RGB. Training on stored views instead of augmenting inside the model lets
     anything computed from an image (a frozen backbone's output, a teacher's target) be
-    computed once per view instead of once per epoch."""
+    computed once per view instead of once per epoch. Uses notebook 01's ``augmentation``."""
+    from helpers.lesson.data_prep import augmentation
+
     layer = augmentation(seed=seed)
     out = np.empty((views * len(images), *images.shape[1:]), dtype=np.uint8)
     for v in range(views):

@@ -1,5 +1,6 @@
-"""Plumbing around the ensembles of notebook 05: the members' cached outputs, one pass of each
-member giving its features and probabilities, and saving, loading and assembling ensembles.
+"""Plumbing around the ensembles of notebook 05 and their one-member controls: the members'
+cached outputs, one pass of each member giving its features and probabilities, and saving and
+assembling ensembles.
 
 The combiners, the weighted-average layer and the fitting are the lesson: they are written out in
 notebook 05 and exported to ``helpers.lesson.combiners``.
@@ -12,7 +13,7 @@ import time
 import keras
 import numpy as np
 
-from helpers import artifacts, data, evaluation
+from helpers import artifacts, catalogue, data, evaluation
 from helpers.config import Settings
 from helpers.lesson import combiners
 
@@ -43,12 +44,24 @@ def member_features(cached: dict[str, dict], split: str) -> list[np.ndarray]:
     return [cached[name][f"{split}_features"] for name in cached]
 
 
+def takes(name: str) -> tuple[list[int], bool]:
+    """Which members an ensemble or a control combines (their indices) and whether it takes
+    their penultimate features rather than their probabilities."""
+    if name in catalogue.CONTROL_NAMES:
+        combiner, member = catalogue.control_parts(name)
+        return [catalogue.MEMBER_NAMES.index(member)], combiner in catalogue.FEATURE_ENSEMBLE_NAMES
+    return list(range(len(catalogue.MEMBER_NAMES))), name in catalogue.FEATURE_ENSEMBLE_NAMES
+
+
 def ensemble_probabilities(heads: dict[str, keras.Model], probs: list[np.ndarray],
                            features: list[np.ndarray]) -> dict[str, np.ndarray]:
-    """Every ensemble's probabilities from its members' outputs: the combiners over
-    probabilities take ``probs``, the feature combiners ``features``."""
-    return {name: combiners.combine(head, features if name in artifacts.FEATURE_ENSEMBLE_NAMES
-                                    else probs) for name, head in heads.items()}
+    """Every ensemble's (or control's) probabilities from its members' outputs."""
+    out = {}
+    for name, head in heads.items():
+        index, on_features = takes(name)
+        out[name] = combiners.combine(head, [(features if on_features else probs)[i]
+                                             for i in index])
+    return out
 
 
 def all_probabilities(members: dict[str, keras.Model], heads: dict[str, keras.Model],
@@ -62,24 +75,27 @@ def all_probabilities(members: dict[str, keras.Model], heads: dict[str, keras.Mo
     return {**dict(zip(members, probs)), **ensemble_probabilities(heads, probs, features)}
 
 
+def save_combiner(settings: Settings, name: str, combiner: keras.Model):
+    return artifacts.save_model(combiner, artifacts.combiner_path(settings, name), settings)
+
+
 def save_ensemble(settings: Settings, name: str, ensemble: keras.Model, combiner: keras.Model):
     """Save the full image-to-probabilities model and, separately, its small combiner
     (which the later notebooks apply to the members' outputs)."""
-    artifacts.save_model(combiner, artifacts.combiner_path(settings, name), settings)
+    save_combiner(settings, name, combiner)
     return artifacts.save_model(ensemble, artifacts.model_path(settings, name), settings)
 
 
-def build_ensemble(name: str, members: list, combiner: keras.Model, settings: Settings):
-    """The full model of ensemble ``name``: over member probabilities or member features."""
-    build = (combiners.feature_ensemble_model if name in artifacts.FEATURE_ENSEMBLE_NAMES
-             else combiners.ensemble_model)
-    return build(members, combiner, settings, name=name)
-
-
-def assemble(settings: Settings, name: str, members: list) -> keras.Model:
-    """Rebuild a saved ensemble from already loaded members and its saved combiner, so a
-    notebook holds one copy of each member however many ensembles it evaluates."""
-    return build_ensemble(name, members, artifacts.load_combiner(settings, name), settings)
+def assemble(settings: Settings, name: str, members: dict[str, keras.Model],
+             combiner: keras.Model | None = None) -> keras.Model:
+    """The full model of ensemble or control ``name`` from already loaded members and its
+    combiner (by default the saved one), so a notebook holds one copy of each member however many
+    ensembles it evaluates."""
+    index, on_features = takes(name)
+    combiner = combiner or artifacts.load_combiner(settings, name)
+    chosen = [list(members.values())[i] for i in index]
+    safe = name.replace("[", "_").replace("]", "")  # a control's name, as Keras allows it
+    return combiners.ensemble_model(chosen, combiner, settings, safe, features=on_features)
 
 
 def epoch_seconds(model: keras.Model, x, y=None, batch_size: int = 32) -> float:

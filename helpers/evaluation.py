@@ -1,9 +1,8 @@
-"""Predictions and the numbers that judge them: running a model over images, the leaderboard's
-scores, choosing by log-loss, diversity and latency.
+"""Predictions and what the notebooks measure beside the lesson: running a model over images,
+the end of a member's notebook, choosing by log-loss, diversity, and cost (size and latency).
 
-The techniques notebooks 05 and 06 teach (log-loss, temperature scaling, the calibration error, the
-paired bootstrap, McNemar's test) are written out in those notebooks and exported to
-``helpers.lesson``; this module applies them to every model.
+The scores, the calibration error and the paired comparisons are taught in notebooks 05 and 06
+and exported to ``helpers.lesson``; this module applies them to every model.
 """
 
 from __future__ import annotations
@@ -14,9 +13,9 @@ import weakref
 import numpy as np
 from sklearn import metrics as skm
 
-from helpers import artifacts
-from helpers.lesson.combiners import apply_temperature, fit_temperature, log_loss, per_image_nll
-from helpers.lesson.judging import expected_calibration_error, paired_difference
+from helpers import artifacts, plotting
+from helpers.lesson.combiners import fit_temperature
+from helpers.lesson.judging import scores
 
 
 def predict(model, dataset, batch_size: int = 32):
@@ -38,64 +37,42 @@ def predict(model, dataset, batch_size: int = 32):
 _WITH_FEATURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def with_features(model):
-    """``model`` with two outputs, its penultimate features (the input of its last layer) and
-    its probabilities, sharing its weights. Made once per model, so its compiled inference
-    function is reused for every call."""
+def predict_with_features(model, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and penultimate features (the input of the model's last layer) of every
+    image, from one pass (see ``predict``)."""
     import keras
 
-    if model not in _WITH_FEATURES:
+    if model not in _WITH_FEATURES:  # made once per model, so its compiled function is reused
         _WITH_FEATURES[model] = keras.Model(model.inputs,
                                             [model.layers[-1].input, model.outputs[0]],
                                             name=f"{model.name}_features_and_probs")
-    return _WITH_FEATURES[model]
-
-
-def predict_with_features(model, dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities and penultimate features of every image, from one pass (see ``predict``)."""
-    features, probs = predict(with_features(model), dataset)
+    features, probs = predict(_WITH_FEATURES[model], dataset)
     return probs, features
 
 
-def report(labels: np.ndarray, probs: np.ndarray, class_names: list[str]) -> str:
-    """scikit-learn's per-class precision / recall / F1 table."""
-    return skm.classification_report(labels, probs.argmax(1), labels=range(len(class_names)),
-                                     target_names=class_names, digits=3, zero_division=0)
-
-
-def brier_score(labels: np.ndarray, probs: np.ndarray) -> float:
-    """Multi-class Brier score: mean squared distance to the one-hot label (0 perfect, 2 worst)."""
-    onehot = np.eye(probs.shape[1])[labels]
-    return float(np.mean(np.sum((probs - onehot) ** 2, axis=1)))
+def review_and_cache(settings, name: str, data, val: tuple, test: tuple) -> dict:
+    """The end of notebooks 02-04: a member's per-class report and confusion matrix on the
+    validation split, then its validation and test probabilities and penultimate features
+    (``val`` and ``test`` are ``(probabilities, features)``) cached for notebook 05. Returns its
+    validation scores."""
+    labels = data.labels("val")
+    print(skm.classification_report(labels, val[0].argmax(1), labels=range(len(data.class_names)),
+                                    target_names=data.class_names, digits=3, zero_division=0))
+    plotting.confusion_matrix(labels, val[0].argmax(1), data.class_names,
+                              title=f"{name}: validation")
+    artifacts.save_predictions(settings, name, {"val": val[0], "test": test[0]}, data,
+                               features={"val": val[1], "test": test[1]})
+    return scores(labels, val[0])
 
 
 def accuracy(labels: np.ndarray, probs: np.ndarray) -> float:
     return float(np.mean(np.asarray(probs).argmax(1) == labels))
 
 
-def scores(labels: np.ndarray, probs: np.ndarray, temperature: float | None = None) -> dict:
-    """The leaderboard's quality columns for one model; with ``temperature`` (fitted on
-    validation data) also its log-loss and ECE after temperature scaling."""
-    k = probs.shape[1]
-    row = {
-        "accuracy": accuracy(labels, probs),
-        "macro_f1": float(skm.f1_score(labels, probs.argmax(1), labels=range(k), average="macro",
-                                       zero_division=0)),
-        "nll": log_loss(labels, probs),
-        "brier": brier_score(labels, probs),
-        "ece": expected_calibration_error(labels, probs),
-    }
-    if temperature is not None:
-        scaled = apply_temperature(probs, temperature)
-        row.update(temperature=float(temperature), nll_ts=log_loss(labels, scaled),
-                   ece_ts=expected_calibration_error(labels, scaled))
-    return row
-
-
 def validation_temperatures(settings, names) -> dict[str, float]:
     """The temperature of every model in ``names``, fitted on its cached validation
-    predictions: for members their predictions of the validation split, for ensembles their
-    out-of-fold predictions from notebook 05. The same numbers in every notebook that asks."""
+    predictions: for members their predictions of the validation split, for ensembles and
+    controls their out-of-fold predictions from notebook 05."""
     temperatures = {}
     for name in names:
         cached = artifacts.load_predictions(settings, name)
@@ -114,21 +91,6 @@ def best_by_log_loss(rows: dict[str, dict], key: str = "nll") -> str:
 def per_class_f1(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return skm.f1_score(labels, probs.argmax(1), labels=range(probs.shape[1]), average=None,
                         zero_division=0)
-
-
-def paired_accuracy(labels: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray,
-                    seed: int = 0) -> tuple[float, tuple[float, float]]:
-    """Accuracy of A minus accuracy of B on the same images, with a 95% bootstrap interval."""
-    right = [(p.argmax(1) == labels).astype(float) for p in (probs_a, probs_b)]
-    return paired_difference(right[0], right[1], seed=seed)
-
-
-def paired_log_loss(labels: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray,
-                    seed: int = 0) -> tuple[float, tuple[float, float]]:
-    """Log-loss of A minus log-loss of B on the same images (negative: A is better), with a 95%
-    bootstrap interval."""
-    return paired_difference(per_image_nll(labels, probs_a), per_image_nll(labels, probs_b),
-                             seed=seed)
 
 
 def disagreement(probs_a: np.ndarray, probs_b: np.ndarray) -> float:
@@ -177,7 +139,7 @@ def inference_function(model):
 
 def latency_ms(model, image_size: int, batch_size: int, repeats: int = 5, warmup: int = 1) -> float:
     """Median milliseconds per image of one inference call on a batch of random images, after
-    ``warmup`` untimed calls. The preset's ``latency_calls`` is the usual ``repeats``."""
+    ``warmup`` untimed calls."""
     run = inference_function(model)
     batch = np.random.default_rng(0).uniform(0, 255, (batch_size, image_size, image_size, 3))
     batch = batch.astype("float32")
@@ -189,3 +151,17 @@ def latency_ms(model, image_size: int, batch_size: int, repeats: int = 5, warmup
         np.asarray(run(batch))
         timings.append(time.perf_counter() - start)
     return float(np.median(timings) * 1000 / batch_size)
+
+
+def costs(model, settings) -> dict:
+    """What a model costs: its parameters (shared weights once), its saved file's size when it
+    has one, and its latency per image at batch sizes 1 and 32 (the preset's
+    ``latency_calls`` timed calls each)."""
+    row = {"params": int(model.count_params())}
+    path = artifacts.model_path(settings, model.name)
+    if path.exists():
+        row["size_mb"] = path.stat().st_size / 1e6
+    for batch in (1, 32):
+        row[f"latency_ms_batch{batch}"] = latency_ms(model, settings.image_size, batch,
+                                                     repeats=settings.latency_calls)
+    return row

@@ -1,15 +1,15 @@
 """Copy the lesson code out of the notebooks into ``helpers/lesson/``: one definition, read in the
 notebook, used everywhere.
 
-Every technique the series teaches is written out in the notebook cell where it is taught. A code
-cell whose first line is ``#| export`` (nbdev's marker) is copied, in order, into the lesson module
-of its notebook (``LESSONS``), so later notebooks, the tests and the benchmarks run exactly the code
-the learner read. The exported modules are generated files: edit the notebook, then run::
+Every technique the series teaches is written out in the notebook cell where it is taught. A
+notebook names its lesson module in the code cell that starts with ``#| default_exp NAME`` (nbdev's
+marker); the rest of that cell, its imports, opens ``helpers/lesson/NAME.py``. Every code cell whose
+first line is ``#| export`` follows, in order. Later notebooks, the tests and the benchmarks import
+the module, so they run exactly the code the learner read. Nothing about a notebook's exports is
+written anywhere else. Edit the notebook, then run::
 
     python -m helpers.export           # rewrite helpers/lesson/*.py from the notebooks
     python -m helpers.export --check   # exit 1, with a diff, when a module and its notebook differ
-
-``tests/test_lesson.py`` runs the check, so a cell and its copy cannot drift apart unnoticed.
 """
 
 from __future__ import annotations
@@ -18,125 +18,105 @@ import argparse
 import difflib
 import json
 import sys
-import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.config import project_root
+from helpers import catalogue
 
 
 MARKER = "#| export"
+MODULE_MARKER = "#| default_exp"
+LESSON_DIR = Path(__file__).resolve().parent / "lesson"
 
 
-@dataclass(frozen=True)
-class Lesson:
-    """One lesson module: the notebook it comes from, what it holds, and the imports its cells
-    use (the notebook's Setup cell imports them for the notebook itself)."""
-
-    module: str
-    notebook: str
-    summary: str
-    imports: str
-
-
-LESSONS = (
-    Lesson("features", "03_vgg16",
-           "A frozen backbone's output computed once per stored view, and the member put back "
-           "together, of notebook 03.",
-           "import keras\nimport numpy as np\n\nfrom helpers import data, models\n"),
-    Lesson("combiners", "05_ensembles",
-           "Log-loss, the combiners, the weighted-average layer, cross-fitting, the simplex "
-           "weights and temperature scaling of notebook 05.",
-           "import time\nfrom dataclasses import dataclass\n\n"
-           "import keras\nimport numpy as np\nfrom keras import layers, ops\n"
-           "from scipy import optimize, special\n"
-           "from sklearn.model_selection import StratifiedKFold\n\n"
-           "from helpers import callbacks, data, models\n"),
-    Lesson("judging", "06_evaluation",
-           "The expected calibration error, the paired bootstrap and McNemar's test of notebook "
-           "06.",
-           "import numpy as np\nfrom scipy import stats\n"),
-    Lesson("corruptions", "07_under_shift",
-           "The ImageNet-C corruptions of notebook 07, every model's scores on every corrupted "
-           "copy, and the comparison pooled over source images.",
-           "import io\n\nimport numpy as np\nfrom matplotlib.colors import hsv_to_rgb, rgb_to_hsv\n"
-           "from PIL import Image\nfrom scipy import ndimage, stats\n\n"
-           "from helpers.lesson.combiners import apply_temperature, log_loss, per_image_nll\n"
-           "from helpers.lesson.judging import expected_calibration_error, paired_difference\n"),
-    Lesson("families", "09_families",
-           "The snapshot schedule, MC dropout, test-time augmentation and the ambiguity "
-           "decomposition of notebook 09.",
-           "import keras\nimport numpy as np\nfrom keras import layers, ops\n"),
-    Lesson("distillation", "08_distillation",
-           "The distillation loss of notebook 08, computed in log space.",
-           "import keras\nimport numpy as np\nfrom keras import ops\n"),
-)
-
-
-def lesson_dir() -> Path:
-    return project_root() / "helpers" / "lesson"
-
-
-def exported_cells(notebook: Path) -> list[tuple[str, str]]:
-    """(heading, source without the marker) of every ``#| export`` cell of a notebook, in order."""
+def lesson_cells(notebook: Path) -> tuple[str | None, str, list[tuple[str, str]]]:
+    """A notebook's lesson module name (None when it exports nothing), the imports of its
+    ``#| default_exp`` cell, and (heading, source) of its ``#| export`` cells, in order."""
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    found, heading = [], "(no heading)"
+    module, imports, found, heading = None, "", [], "(no heading)"
     for cell in cells:
         source = "".join(cell["source"])
+        first, _, rest = source.partition("\n")
         if cell["cell_type"] == "markdown":
             titles = [line.lstrip("#").strip() for line in source.splitlines()
                       if line.startswith("#")]
             heading = titles[-1] if titles else heading
-        elif source.splitlines()[:1] == [MARKER]:
-            found.append((heading, source.split("\n", 1)[1].strip("\n") if "\n" in source else ""))
-    return found
+        elif first.startswith(MODULE_MARKER):
+            module, imports = first[len(MODULE_MARKER):].strip(), rest.strip("\n")
+        elif first == MARKER:
+            found.append((heading, rest.strip("\n")))
+    if found and module is None:
+        raise ValueError(f"{notebook.name} has '{MARKER}' cells but no '{MODULE_MARKER} NAME' "
+                         f"cell naming the module they go to.")
+    return module, imports, found
 
 
-def render(lesson: Lesson) -> str:
-    """The module text generated from the notebook's exported cells."""
-    notebook = project_root() / "notebooks" / f"{lesson.notebook}.ipynb"
-    cells = exported_cells(notebook)
-    if not cells:
-        raise ValueError(f"{notebook.name} has no '{MARKER}' cells to export into "
-                         f"helpers/lesson/{lesson.module}.py.")
-    summary = textwrap.fill(lesson.summary, width=96)
-    head = (f'"""{summary}\n\n'
-            f"Generated from notebooks/{lesson.notebook}.ipynb by ``python -m helpers.export``: "
-            f"the notebook's\n``{MARKER}`` cells, in order. Do not edit this file: edit the "
-            f"notebook and run the\ncommand again (``tests/test_lesson.py`` fails while the two "
-            f'differ).\n"""\n\n'
-            f"from __future__ import annotations\n\n{lesson.imports}")
-    body = "\n\n".join(f"# {'-' * 10} notebook {lesson.notebook[:2]}: {heading}\n{source}\n"
+def title(notebook: Path) -> str:
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return next(line[2:].strip() for cell in cells if cell["cell_type"] == "markdown"
+                for line in "".join(cell["source"]).splitlines() if line.startswith("# "))
+
+
+def render(notebook: catalogue.Notebook) -> tuple[str, str] | None:
+    """``(module name, module text)`` generated from a notebook, or None when it exports
+    nothing."""
+    module, imports, cells = lesson_cells(notebook.path)
+    if module is None:
+        return None
+    head = (f'"""The code notebook {notebook.number} teaches ("{title(notebook.path)}").\n\n'
+            f"Generated from notebooks/{notebook.name}.ipynb by ``python -m helpers.export``: its "
+            f"``{MODULE_MARKER}``\nand ``{MARKER}`` cells, in order. Do not edit this file: edit "
+            f"the notebook and run the\ncommand again (``tests/test_lesson.py`` fails while the "
+            f'two differ).\n"""\n\nfrom __future__ import annotations\n\n{imports}\n')
+    body = "\n\n".join(f"# {'-' * 10} notebook {notebook.number}: {heading}\n{source}\n"
                        for heading, source in cells)
-    return f"{head}\n\n{body}"
+    return module, f"{head}\n\n{body}"
+
+
+def rendered() -> dict[str, tuple[str, str]]:
+    """``{module: (notebook name, text)}`` for every notebook of the series that exports."""
+    out = {}
+    for notebook in catalogue.SERIES:
+        result = render(notebook)
+        if result is not None:
+            if result[0] in out:
+                raise ValueError(f"{notebook.name} and {out[result[0]][0]} both export to "
+                                 f"helpers/lesson/{result[0]}.py; give each notebook its own.")
+            out[result[0]] = (notebook.name, result[1])
+    return out
 
 
 def stale() -> dict[str, str]:
-    """Every lesson module that differs from what its notebook exports now, with a unified diff."""
-    differences = {}
-    for lesson in LESSONS:
-        path = lesson_dir() / f"{lesson.module}.py"
+    """Every lesson module that differs from what its notebook exports now (or that no notebook
+    exports any more), with a unified diff."""
+    differences, wanted = {}, rendered()
+    on_disk = {p.stem for p in LESSON_DIR.glob("*.py") if p.stem != "__init__"}
+    for module in sorted(on_disk | set(wanted)):
+        path = LESSON_DIR / f"{module}.py"
         current = path.read_text(encoding="utf-8") if path.exists() else ""
-        wanted = render(lesson)
-        if current != wanted:
-            diff = difflib.unified_diff(current.splitlines(), wanted.splitlines(),
-                                        f"helpers/lesson/{lesson.module}.py",
-                                        f"exported from notebooks/{lesson.notebook}.ipynb",
+        notebook, text = wanted.get(module, ("no notebook", ""))
+        if current != text:
+            diff = difflib.unified_diff(current.splitlines(), text.splitlines(),
+                                        f"helpers/lesson/{module}.py",
+                                        f"exported from notebooks/{notebook}.ipynb",
                                         lineterm="", n=1)
-            differences[lesson.module] = "\n".join(diff)
+            differences[module] = "\n".join(diff)
     return differences
 
 
 def write_all() -> list[Path]:
-    """Rewrite every lesson module from its notebook; return the files that changed."""
-    from helpers import artifacts
-
-    changed = []
-    for lesson in LESSONS:
-        path = lesson_dir() / f"{lesson.module}.py"
-        text = render(lesson)
+    """Rewrite every lesson module from its notebook, remove those no notebook exports; return
+    the files that changed."""
+    changed, wanted = [], rendered()
+    for module, (_, text) in wanted.items():
+        path = LESSON_DIR / f"{module}.py"
         if not path.exists() or path.read_text(encoding="utf-8") != text:
-            artifacts.write_text(path, text)
+            tmp = path.with_suffix(".partial")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+            changed.append(path)
+    for path in LESSON_DIR.glob("*.py"):
+        if path.stem not in wanted and path.stem != "__init__":
+            path.unlink()
             changed.append(path)
     return changed
 
@@ -156,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
         return 1 if differences else 0
     for path in write_all():
-        print(f"updated {path.relative_to(project_root())}")
+        print(f"updated helpers/lesson/{path.name}")
     return 0
 
 

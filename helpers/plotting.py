@@ -151,18 +151,28 @@ def grouped_bars(values: dict[str, np.ndarray], group_names: list[str], ylabel: 
 
 
 def accuracy_vs_cost(points: dict[str, tuple[float, float]], members=(),
-                     xlabel: str = "latency per image (ms, log scale)",
+                     xlabel: str = "latency per image at batch 32 (ms, log scale)",
                      save_to: Path | None = None):
     """Each model as a point: cost on a logarithmic x axis (ensembles cost many times a member),
     accuracy on y. Members (``members``) are drawn as circles, the rest as squares, and every
-    point is numbered, with a legend that names the numbers, so no labels overlap."""
+    point is numbered, with a legend that names the numbers; a number that would sit on an
+    earlier one moves up."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     fig, ax = plt.subplots(figsize=(9, 4.5))
+    placed: list[tuple[float, float]] = []
     for number, (name, (cost, accuracy)) in enumerate(points.items(), 1):
         marker = "o" if name in members else "s"
         ax.scatter(cost, accuracy, marker=marker, s=60, label=f"{number}: {name}")
-        ax.annotate(str(number), (cost, accuracy), textcoords="offset points", xytext=(5, 4),
-                    fontsize=8)
+        near = sum(abs(np.log10(cost) - np.log10(c)) < 0.05 and abs(accuracy - a) < 0.02
+                   for c, a in placed)
+        placed.append((cost, accuracy))
+        ax.annotate(str(number), (cost, accuracy), textcoords="offset points",
+                    xytext=(5, 4 + 10 * near), fontsize=8)
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set(xlabel=xlabel, ylabel="test accuracy",
            title="Accuracy against cost (circles: single models, squares: ensembles)")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
@@ -185,39 +195,27 @@ def model_structure(model, save_to: Path):
     return None
 
 
-def metric_vs_severity(curves: dict[str, dict[str, list[float]]], severities: list[int],
-                       highlight: tuple[str, ...] = (), save_to: Path | None = None):
-    """One panel per metric (e.g. accuracy and ECE), one line per model: its value on clean
-    images (severity 0) and at each severity, averaged over corruption types. Models in
-    ``highlight`` are drawn thick; the others thin, so the chosen pair stands out."""
-    metrics = list(next(iter(curves.values())))
+def metric_vs_severity(results: dict, metrics=("accuracy", "ece"), highlight: tuple = (),
+                       save_to: Path | None = None):
+    """One panel per metric, one line per model of ``results_shift.json``'s layout: its value on
+    clean images, then at each severity averaged over corruption types. Models in ``highlight``
+    are drawn thick, so the compared pair stands out."""
+    severities = results["severities"]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), squeeze=False)
     x = [0, *severities]
     for ax, metric in zip(axes.ravel(), metrics):
-        for name, values in curves.items():
+        for name, by_corruption in results["models"].items():
+            values = [results["clean"][name][metric]] + [
+                np.mean([by_corruption[c][str(s)][metric] for c in results["corruptions"]])
+                for s in severities]
             bold = name in highlight
-            ax.plot(x, values[metric], marker="o", linewidth=2.5 if bold else 1,
-                    alpha=1 if bold else 0.6,
-                    label=name + (" (chosen)" if bold else ""))
+            ax.plot(x, values, marker="o", linewidth=2.5 if bold else 1, alpha=1 if bold else 0.6,
+                    label=name + (" (compared)" if bold else ""))
         ax.set_xticks(x, ["clean", *map(str, severities)])
         title = METRIC_NAMES.get(metric, metric)
         ax.set(xlabel="severity (mean over corruption types)", ylabel=title,
                title=f"{title} under shift")
     axes.ravel()[0].legend(fontsize=7)
-    return _finish(fig, save_to)
-
-
-def ambiguity_and_gain(decompositions: dict[str, dict], save_to: Path | None = None):
-    """Each averaging ensemble as a point: its members' ambiguity (how much they disagree) on x,
-    its Brier-score gain over its best member on y; the line y = 0 is no gain."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, d in decompositions.items():
-        ax.scatter(d["ambiguity"], d["gain_over_best_member"], s=60, label=name)
-    ax.axhline(0, color="k", linewidth=0.8)
-    ax.set(xlabel="ambiguity (mean squared spread of the members around their average)",
-           ylabel="Brier-score gain over the best member",
-           title="Averaging gains where the members disagree")
-    ax.legend(fontsize=8)
     return _finish(fig, save_to)
 
 
