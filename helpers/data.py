@@ -261,10 +261,12 @@ def _manifest_rows(scan_result: Scan, settings: Settings, split_with=None) -> li
     files = [(name, path) for name in sorted(scan_result.files)
              for path in scan_result.files[name]]
     labels = np.array([name for name, _ in files])
-    small = {n: int(c) for n, c in zip(*np.unique(labels, return_counts=True)) if c < MIN_PER_CLASS}
+    small = [f"{n} ({c} images)" for n, c in zip(*np.unique(labels, return_counts=True))
+             if c < MIN_PER_CLASS]
     if small:
-        raise DatasetError(f"Too few images to split in class(es) {small}: every class needs at "
-                           f"least {MIN_PER_CLASS} images to give each split some. Add images.")
+        raise DatasetError(f"Too few images to split in class(es) {', '.join(small)}: every class "
+                           f"needs at least {MIN_PER_CLASS} images to give each split some. Add "
+                           f"images to {scan_result.root}.")
     splits = split_with(labels, settings.val_fraction, settings.test_fraction, settings.seed)
     rng = np.random.default_rng(settings.seed)
     for name in sorted(scan_result.files):

@@ -64,10 +64,11 @@ def tiny_member(settings, name: str, preprocess: str | None = "mobilenet"):
     """A small model shaped like the notebooks' members: augmentation and preprocessing inside."""
     import keras
 
-    from helpers import data, models
+    from helpers import models
+    from helpers.lesson.data_prep import augmentation
 
     inputs = models.image_input(settings)
-    x = data.augmentation(seed=0)(inputs)
+    x = augmentation(seed=0)(inputs)
     x = (models.BackbonePreprocess(preprocess)(x) if preprocess
          else keras.layers.Rescaling(1 / 255)(x))
     x = keras.layers.Conv2D(4, 3, activation="relu")(x)

@@ -23,15 +23,15 @@ def test_log_loss_by_hand_and_against_scikit_learn():
 
 def test_equal_logits_give_the_plain_average():
     outputs = [random_probs(10, seed=s) for s in range(3)]
-    weighted = combiners.weighted_average_combiner(3, 8, initial_logits=(0.5, 0.5, 0.5))
-    average = combiners.average_combiner(3, 8)
+    weighted = combiners.weighted_average_combiner([8] * 3, 8, initial_logits=(0.5, 0.5, 0.5))
+    average = combiners.average_combiner([8] * 3, 8)
     np.testing.assert_allclose(weighted.predict(outputs, verbose=0), np.mean(outputs, axis=0), atol=1e-6)
     np.testing.assert_allclose(average.predict(outputs, verbose=0), np.mean(outputs, axis=0), atol=1e-6)
 
 
 def test_weighted_sum_stays_a_probability_distribution():
     outputs = [random_probs(20, seed=s) for s in range(3)]
-    combined = combiners.weighted_average_combiner(3, 8, initial_logits=(1, 2, 3)).predict(outputs, verbose=0)
+    combined = combiners.weighted_average_combiner([8] * 3, 8, initial_logits=(1, 2, 3)).predict(outputs, verbose=0)
     np.testing.assert_allclose(combined.sum(1), 1.0, atol=1e-6)
     assert combined.min() >= 0
 
@@ -57,7 +57,7 @@ def test_learning_moves_weight_to_the_accurate_member():
     good = np.eye(8)[labels] * 0.9 + 0.1 / 8
     noise = [random_probs(400, seed=s) for s in (1, 2)]
     outputs = [noise[0], good.astype("float32"), noise[1]]
-    combiner = combiners.weighted_average_combiner(3, 8, initial_logits=(0, 0, 0))
+    combiner = combiners.weighted_average_combiner([8] * 3, 8, initial_logits=(0, 0, 0))
     combiners.fit_combiner(combiner, outputs, labels, seed=0)
     weights = combiner.get_layer("weighted_average").member_weights()
     assert weights.argmax() == 1 and weights[1] > 0.6
@@ -75,8 +75,8 @@ def test_combiner_on_cached_outputs_equals_the_end_to_end_ensemble(smoke_setting
     members = [tiny_member(smoke_settings, n) for n in ("a", "b", "c")]
     images = np.random.default_rng(0).uniform(0, 255, (6, 48, 48, 3)).astype("float32")
     cached = [m.predict_on_batch(images) for m in members]
-    for combiner in (combiners.concatenation_combiner(3, 8), combiners.average_dense_combiner(3, 8),
-                     combiners.weighted_average_combiner(3, 8)):
+    for combiner in (combiners.concatenation_combiner([8] * 3, 8), combiners.average_dense_combiner([8] * 3, 8),
+                     combiners.weighted_average_combiner([8] * 3, 8)):
         ensemble = combiners.ensemble_model(members, combiner, smoke_settings, name="e")
         np.testing.assert_allclose(ensemble.predict_on_batch(images),
                                    combiner.predict_on_batch(cached), atol=1e-6)
@@ -87,14 +87,37 @@ def test_combiner_on_cached_outputs_equals_the_end_to_end_ensemble(smoke_setting
 def test_feature_ensemble_equals_its_head_on_the_members_features(smoke_settings):
     members = [tiny_member(smoke_settings, n) for n in ("a", "b", "c")]
     images = np.random.default_rng(0).uniform(0, 255, (5, 48, 48, 3)).astype("float32")
-    features = [combiners.penultimate_features(m).predict_on_batch(images) for m in members]
+    features = [evaluation.predict_with_features(m, images)[1] for m in members]
     assert [f.shape for f in features] == [(5, 4)] * 3  # the tiny members' pooled features
-    head = combiners.feature_concatenation_combiner([4, 4, 4], 8)
-    combiners.fit_combiner(head, [np.tile(f, (4, 1)) for f in features], np.arange(20) % 8, max_epochs=2)
-    ensemble = ensembles.build_ensemble("feature_concatenation", members, head, smoke_settings)
-    np.testing.assert_allclose(ensemble.predict_on_batch(images), head.predict_on_batch(features), atol=1e-6)
+    head = combiners.concatenation_combiner([4, 4, 4], 8)
+    combiners.fit_combiner(head, [np.tile(f, (4, 1)) for f in features], np.arange(20) % 8,
+                           max_epochs=2)
+    ensemble = combiners.ensemble_model(members, head, smoke_settings, "f", features=True)
+    np.testing.assert_allclose(ensemble.predict_on_batch(images), head.predict_on_batch(features),
+                               atol=1e-6)
     assert len(ensemble.trainable_weights) == 2  # only the new Dense layer's kernel and bias
     assert head.count_params() == 3 * 4 * 8 + 8
+
+
+def test_controls_are_fitted_like_their_combiner_on_the_same_folds(monkeypatch):
+    """Every fit of ``fit_with_controls`` gets the same folds, labels and fitter settings; the
+    ensemble takes all members' outputs, each control one member's."""
+    labels = np.repeat(np.arange(8), 6)
+    folds = combiners.stratified_folds(labels, 3, seed=0)
+    outputs = [random_probs(48, seed=s) for s in range(3)]
+    calls, fitters = [], []
+    monkeypatch.setattr(combiners, "keras_fitter",
+                        lambda build, **fitting: fitters.append(fitting) or build)
+    monkeypatch.setattr(combiners, "cross_fit", lambda fit, inputs, y, f: calls.append(
+        (fit(), [x.shape[1] for x in inputs], y, f)) or "fitted")
+    fits = combiners.fit_with_controls(
+        lambda sizes: sizes, outputs, labels, folds, ("a", "b", "c"), "concatenation",
+        seed=3, learning_rate=1e-3, max_epochs=7)
+    assert list(fits) == ["concatenation", "concatenation[a]", "concatenation[b]",
+                          "concatenation[c]"]
+    assert [sizes for sizes, *_ in calls] == [[8, 8, 8], [8], [8], [8]]  # built for its inputs
+    assert all(y is labels and f is folds for _, _, y, f in calls)
+    assert fitters == [{"seed": 3, "learning_rate": 1e-3, "max_epochs": 7}] * 4
 
 
 def test_members_made_from_different_splits_are_refused():
@@ -108,7 +131,7 @@ def test_members_made_from_different_splits_are_refused():
 
 
 def test_nothing_to_fit_for_the_average():
-    assert combiners.fit_combiner(combiners.average_combiner(3, 8), [random_probs(4)] * 3,
+    assert combiners.fit_combiner(combiners.average_combiner([8] * 3, 8), [random_probs(4)] * 3,
                                   np.zeros(4, int)) is None
 
 
@@ -136,28 +159,33 @@ def test_holdout_early_stopping_stops_and_restores_the_best_epoch():
 
 def test_assembled_ensembles_share_one_copy_of_each_member(smoke_settings):
     """What notebooks 05 and 06 rely on to hold each member once, whatever the preset."""
-    members = [tiny_member(smoke_settings, n) for n in ("custom_cnn", "vgg16", "mobilenet")]
-    heads = {"average": combiners.average_combiner(3, 8),
-             "concatenation": combiners.concatenation_combiner(3, 8),
-             "weighted_average": combiners.weighted_average_combiner(3, 8),
-             "feature_concatenation": combiners.feature_concatenation_combiner([4, 4, 4], 8)}
+    members = {n: tiny_member(smoke_settings, n) for n in ("custom_cnn", "vgg16", "mobilenet")}
+    heads = {"average": combiners.average_combiner([8] * 3, 8),
+             "concatenation": combiners.concatenation_combiner([8] * 3, 8),
+             "weighted_average": combiners.weighted_average_combiner([8] * 3, 8),
+             "feature_concatenation": combiners.concatenation_combiner([4, 4, 4], 8),
+             "feature_concatenation[vgg16]": combiners.concatenation_combiner([4], 8)}
     for name, head in heads.items():
-        full = ensembles.build_ensemble(name, members, head, smoke_settings)
-        ensembles.save_ensemble(smoke_settings, name, full, head)
+        ensembles.save_combiner(smoke_settings, name, head)
     assembled = [ensembles.assemble(smoke_settings, name, members) for name in heads]
-    member_variables = {id(v) for m in members for v in m.weights}
+    member_variables = {id(v) for m in members.values() for v in m.weights}
     every_variable = {id(v) for model in assembled for v in model.weights}
-    combiner_variables = every_variable - member_variables
     # Besides the members' own variables there are only the (reloaded) combiners' few.
     assert member_variables <= every_variable
-    assert len(combiner_variables) == sum(len(h.weights) for h in heads.values())
+    assert len(every_variable - member_variables) == sum(len(h.weights) for h in heads.values())
+    images = np.random.default_rng(0).uniform(0, 255, (3, 48, 48, 3)).astype("float32")
+    control = evaluation.predict_with_features(members["vgg16"], images)[1]
+    np.testing.assert_allclose(assembled[-1].predict_on_batch(images),  # one member's features
+                               heads["feature_concatenation[vgg16]"].predict_on_batch([control]),
+                               atol=1e-5)
 
 
 def test_the_validation_choice_is_saved_and_checked_against_the_settings(smoke_settings):
     with pytest.raises(artifacts.MissingArtifactError, match="Run 05_ensembles.ipynb"):
         artifacts.load_selection(smoke_settings)
     scores = {"ensembles, out-of-fold": {"average": {"accuracy": 0.9, "nll": 0.3}}}
-    artifacts.save_selection(smoke_settings, "vgg16", "average", scores, criterion="lowest log-loss", folds=5)
+    artifacts.save_selection(smoke_settings, "vgg16", "average", scores,
+                             criterion="lowest log-loss", folds=5)
     choice = artifacts.load_selection(smoke_settings)
     assert (choice["member"], choice["ensemble"], choice["validation_scores"]) == ("vgg16", "average", scores)
     assert (choice["criterion"], choice["folds"]) == ("lowest log-loss", 5)
@@ -176,7 +204,7 @@ def test_every_combiner_leaves_out_the_same_holdout():
 
 def test_combine_equals_keras_predict():
     outputs = [random_probs(7, seed=s) for s in range(3)]
-    for combiner in (combiners.concatenation_combiner(3, 8), combiners.weighted_average_combiner(3, 8)):
+    for combiner in (combiners.concatenation_combiner([8] * 3, 8), combiners.weighted_average_combiner([8] * 3, 8)):
         np.testing.assert_allclose(combiners.combine(combiner, outputs), combiner.predict(outputs, verbose=0),
                                    atol=1e-6)
 
@@ -220,14 +248,14 @@ def test_cross_fitted_learned_combiners_and_scipy_weights_run_end_to_end():
     outputs = [random_probs(64, seed=1), good, random_probs(64, seed=2)]
     folds = combiners.stratified_folds(labels, 4, seed=0)
     learned = combiners.cross_fit(combiners.keras_fitter(
-        lambda: combiners.weighted_average_combiner(3, 8, (0, 0, 0))),
+        lambda: combiners.weighted_average_combiner([8] * 3, 8, (0, 0, 0))),
                                   outputs, labels, folds)
     simplex = combiners.cross_fit(combiners.simplex_fitter(8), outputs, labels, folds)
     for result in (learned, simplex):
         assert result.out_of_fold.shape == (64, 8)
         np.testing.assert_allclose(result.out_of_fold.sum(1), 1.0, atol=1e-5)
         assert result.combiner.get_layer("weighted_average").member_weights().argmax() == 1
-    assert len(learned.fold_epochs) == 4 and learned.final_epochs == int(np.median(learned.fold_epochs))
+    assert len(learned.fold_epochs) == 4
+    assert learned.final_epochs == int(np.median(learned.fold_epochs))
     assert simplex.fold_epochs == [] and simplex.final_epochs is None
-    summary = learned.summary(labels)
-    assert summary["out-of-fold accuracy"] == 1.0 and summary["final epochs"] == learned.final_epochs
+    assert np.mean(learned.out_of_fold.argmax(1) == labels) == 1.0

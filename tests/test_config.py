@@ -10,18 +10,16 @@ from tests.conftest import run_python
 BASE = {"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": "/tmp/a"}
 
 
-@pytest.mark.parametrize("preset,size,epochs,weights", [("smoke", 48, 2, "random"),
-                                                         ("cpu", 128, 10, "imagenet"),
-                                                         ("gpu", 224, 80, "imagenet")])
-def test_presets(preset, size, epochs, weights):
+@pytest.mark.parametrize("preset", config.PRESET_NAMES)
+def test_every_preset_loads_its_table_row_into_settings(preset):
+    """Each preset's settings are its row of ``config.PRESETS``; only ``smoke`` needs no data."""
     s = config.load({**BASE, "ENSEMBLE_PRESET": preset})
-    assert (s.preset, s.image_size, s.epochs, s.weights) == (preset, size, epochs, weights)
-    assert s.uses_demo_data == (preset == "smoke")
-    assert s.keras_weights == ("imagenet" if weights == "imagenet" else None)
-    assert s.max_per_class == (100 if preset == "cpu" else None)
-    assert s.shift_images == (64 if preset == "cpu" else None)
-    assert s.corruptions == (("gaussian_noise", "gaussian_blur") if preset == "smoke" else None)
-    assert s.latency_calls == {"smoke": 1, "cpu": 3, "gpu": 5}[preset]
+    row = config.PRESETS[preset]
+    assert all(getattr(s, key) == value for key, value in row.items() if key != "demo_data")
+    assert s.uses_demo_data == row["demo_data"]
+    assert s.keras_weights == ("imagenet" if s.weights == "imagenet" else None)
+    assert (not s.notes()) == (not s.uses_demo_data and s.weights == "imagenet")
+    assert all(f"Note: {note}" in str(s) for note in s.notes())
 
 
 def test_no_code_tests_the_preset_name_outside_config():
@@ -120,8 +118,8 @@ def test_default_strategy_on_one_device():
 
 
 def test_random_weights_are_frozen_like_imagenet_ones_for_timing():
-    from helpers import members
+    from helpers.lesson.mobilenet import frozen_bottom
 
     s = config.load({**BASE, "ENSEMBLE_PRESET": "cpu", "ENSEMBLE_WEIGHTS": "random"})
-    assert s.keras_weights is None and members.is_frozen("mobilenet", s)
-    assert not members.is_frozen("mobilenet", config.load({**BASE, "ENSEMBLE_WEIGHTS": "none"}))
+    assert s.keras_weights is None and frozen_bottom(s)
+    assert not frozen_bottom(config.load({**BASE, "ENSEMBLE_WEIGHTS": "none"}))

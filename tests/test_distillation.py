@@ -4,7 +4,6 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import reports
 from helpers.lesson import distillation
 from tests.conftest import random_probs
 
@@ -108,34 +107,25 @@ def test_a_student_compiled_with_the_loss_saves_and_loads_in_safe_mode(tmp_path)
     assert loaded.loss.alpha == 0.4 and loaded.loss.temperature == 3.0
 
 
-def test_the_student_reloads_in_a_fresh_process_with_the_same_predictions(tmp_path):
+def test_the_student_reloads_in_a_fresh_process_with_the_same_predictions(tmp_path, smoke_settings):
+    """A fresh program loads a saved student through ``artifacts``, which registers the loss."""
+    from helpers import artifacts
     from tests.conftest import run_python
 
     model, x = saved_student(tmp_path, 0.5, 4.0, n=6)
+    artifacts.save_model(model, artifacts.model_path(smoke_settings, "student"),
+                         smoke_settings)
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "expected.npy", model.predict_on_batch(x))
     result = run_python(f"""
-import numpy as np, helpers, keras
-model = keras.models.load_model({str(tmp_path / 'student.keras')!r}, safe_mode=True)
+import numpy as np
+from helpers import artifacts, config
+settings = config.load()
+model = artifacts.load_model(settings, "student")
 np.testing.assert_allclose(model.predict_on_batch(np.load({str(tmp_path / 'x.npy')!r})),
                            np.load({str(tmp_path / 'expected.npy')!r}), atol=1e-6)
 print("same", type(model.loss).__name__)
-""")
+""", env={"ENSEMBLE_PRESET": "smoke",
+          "ENSEMBLE_ARTIFACTS_DIR": str(smoke_settings.artifacts_root)})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "same DistillationLoss" in result.stdout
-
-
-def test_conclusions_follow_the_calibrated_interval():
-    row = {"accuracy": 0.8, "nll": 0.7, "nll_ts": 0.6, "latency_ms_batch32": 2.0, "params": 10}
-    result = {"teacher": "average", "student_architecture": "mobilenet",
-              "models": {"student": row, "member": {**row, "nll_ts": 0.65},
-                         "teacher": {**row, "nll_ts": 0.5, "latency_ms_batch32": 6.0}},
-              "student_vs_member": {"accuracy_diff": 0.0, "accuracy_ci95": [-0.02, 0.02],
-                                    "nll_diff": 0.0, "nll_ci95": [-0.1, 0.1],
-                                    "nll_ts_diff": -0.05, "nll_ts_ci95": [-0.08, -0.01]},
-              "teacher_vs_member": {"accuracy_diff": 0.0, "accuracy_ci95": [-0.02, 0.02],
-                                    "nll_ts_diff": -0.15, "nll_ts_ci95": [-0.2, -0.1]}}
-    text = " ".join(reports.distillation_conclusions(result))
-    assert "calibrated log-loss the student is **better** by 0.050" in text
-    assert "the student kept 33%" in text and "3.0x less than the teacher" in text
-    assert "in accuracy (+0.000) cannot be told from zero" in text

@@ -1,10 +1,9 @@
-"""Notebook 09's lesson code (``helpers.lesson.families``) and the series' summary."""
+"""Notebook 09's lesson code (``helpers.lesson.families``)."""
 
 import keras
 import numpy as np
 import pytest
 
-from helpers import reports
 from helpers.lesson import families
 from tests.conftest import random_probs
 
@@ -78,51 +77,6 @@ def test_the_ambiguity_decomposition_adds_up_exactly():
     assert d["ambiguity"] > 0 and d["disagreement"] == pytest.approx(0.25)
     same = families.ambiguity_decomposition(labels, [members[0], members[0]])
     assert same["ambiguity"] == 0 and same["ensemble_brier"] == same["best_member_brier"]
-
-
-def _column(accuracy_ci, nll_ci, latency=2.0):
-    shift = {s: {"accuracy_diff": 0.0, "accuracy_ci95": [-0.1, 0.1]} for s in ("1", "3", "5")}
-    return {"vs_best_member": {"accuracy_diff": float(np.mean(accuracy_ci)),
-                               "accuracy_ci95": accuracy_ci, "nll_ts_diff": float(np.mean(nll_ci)),
-                               "nll_ts_ci95": nll_ci, "ece_diff": 0.0, "ece_ci95": [-0.01, 0.01],
-                               "ece_ts_diff": 0.0, "ece_ts_ci95": [-0.01, 0.01]},
-            "shift": shift, "latency_ms_batch32": latency, "params": 30, "train_seconds": 10.0}
-
-
-def test_the_summary_verdicts_follow_the_intervals():
-    columns = {"deep_ensemble": _column([0.01, 0.05], [-0.2, -0.1], latency=6.0),
-               "tta": _column([-0.05, -0.01], [0.1, 0.2], latency=2.05),
-               "stacking": _column([-0.02, 0.03], [-0.05, 0.05])}
-    best = {"latency_ms_batch32": 2.0, "params": 10, "train_seconds": 10.0}
-    summary = reports.series_summary(columns, best, "vgg16")
-    assert summary["rows"] == list(reports.SUMMARY_ROWS)
-    cells = summary["cells"]
-    assert cells["deep_ensemble"]["accuracy"]["verdict"] == "pays"
-    assert cells["deep_ensemble"]["calibrated log-loss"]["verdict"] == "pays"  # lower is better
-    assert cells["tta"]["accuracy"]["verdict"] == "costs"
-    assert cells["tta"]["calibrated log-loss"]["verdict"] == "costs"
-    assert cells["stacking"]["accuracy"]["verdict"] == "cannot tell"
-    assert cells["deep_ensemble"]["latency x"] == {"verdict": "costs", "diff": 3.0,
-                                                    "ci95": [3.0, 3.0]}
-    assert cells["tta"]["latency x"]["verdict"] == "cannot tell"  # within 10% of the member
-    assert cells["stacking"]["parameters x"]["verdict"] == "costs"
-    text = " ".join(reports.summary_sentences(summary))
-    assert "is **deep_ensemble** (3.0x" in text and "read a lone 'pays'" in text
-    assert "| accuracy | pays (+0.030) | costs (-0.030) | cannot tell (+0.005) |" in (
-        reports.summary_markdown(summary))
-    assert "this run disagrees (tta, calibrated log-loss: costs)" in text
-    # copies of another architecture than the best single model's: no verdict on the literature
-    other = reports.summary_sentences(reports.series_summary(columns, best, "vgg16",
-                                                             family="custom_cnn"))
-    assert any("cannot test it: tta is built from custom_cnn models" in line for line in other)
-    assert not any("this run disagrees" in line for line in other)
-
-
-def test_no_gain_anywhere_says_build_the_single_model():
-    columns = {"snapshot": _column([-0.02, 0.03], [-0.05, 0.05])}
-    summary = reports.series_summary(columns, {"latency_ms_batch32": 2.0, "params": 10,
-                                               "train_seconds": 10.0}, "custom_cnn")
-    assert "build the best single model" in " ".join(reports.summary_sentences(summary))
 
 
 def test_random_probabilities_make_a_valid_decomposition():

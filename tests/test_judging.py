@@ -4,7 +4,6 @@ error, the paired bootstrap and McNemar's test."""
 import numpy as np
 import pytest
 
-from helpers import evaluation
 from helpers.lesson import combiners, judging
 from helpers.lesson.combiners import log_loss
 
@@ -47,10 +46,20 @@ def test_temperature_scaling_never_changes_the_predicted_class():
 
 def test_scores_add_the_calibrated_columns():
     labels, probs = sample(n=300, sharpness=2.0)
-    row = evaluation.scores(labels, probs, temperature=2.0)
+    row = judging.scores(labels, probs, temperature=2.0)
     assert row["temperature"] == 2.0 and row["nll_ts"] < row["nll"]
-    assert row["accuracy"] == evaluation.scores(labels, combiners.apply_temperature(probs, 2.0))["accuracy"]
-    assert "nll_ts" not in evaluation.scores(labels, probs)
+    scaled = judging.scores(labels, combiners.apply_temperature(probs, 2.0))
+    assert row["accuracy"] == scaled["accuracy"] and row["nll_ts"] == pytest.approx(scaled["nll"])
+    assert "nll_ts" not in judging.scores(labels, probs)
+
+
+def test_brier_and_log_loss_by_hand():
+    labels = np.array([0, 1])
+    probs = np.array([[0.5, 0.5], [0.25, 0.75]])
+    assert judging.brier_score(labels, probs) == pytest.approx((0.5 + 0.125) / 2)
+    row = judging.scores(labels, probs)
+    assert row["nll"] == pytest.approx(-(np.log(0.5) + np.log(0.75)) / 2)
+    assert row["accuracy"] == 1.0  # a tie goes to the first class
 
 
 def test_mismatched_labels_are_a_clear_error():
@@ -58,13 +67,31 @@ def test_mismatched_labels_are_a_clear_error():
         combiners.fit_temperature(np.zeros(3, int), np.full((4, 2), 0.5))
 
 
-def test_paired_log_loss_difference_by_hand():
+def test_compare_gives_every_difference_with_its_interval_by_hand():
     labels = np.array([0, 1, 0, 1])
     a = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.5, 0.5]])
     b = np.full((4, 2), 0.5)
-    diff, (low, high) = evaluation.paired_log_loss(labels, a, b)
+    result = judging.compare(labels, a, b, 1.0, 1.0)
+    assert set(result) == {f"{k}_{part}" for k in ("accuracy", "nll", "nll_ts", "ece", "ece_ts")
+                           for part in ("diff", "ci95")}
     expected = np.mean(-np.log([0.9, 0.8, 0.6, 0.5])) - np.log(2)
-    assert diff == pytest.approx(expected) and low <= diff <= high
+    assert result["nll_diff"] == pytest.approx(expected)
+    assert result["nll_ts_diff"] == pytest.approx(expected)  # temperatures of 1 change nothing
+    low, high = result["nll_ci95"]
+    assert low <= expected <= high
+    assert result["accuracy_diff"] == pytest.approx(0.75 - 0.5)  # ties go to class 0
+    # the same models with temperatures of their own: only the calibrated keys change
+    other = judging.compare(labels, a, b, 2.0, 1.0)
+    assert other["accuracy_diff"] == result["accuracy_diff"] and other["nll_diff"] == expected
+    assert other["nll_ts_diff"] != result["nll_ts_diff"]
+
+
+@pytest.mark.parametrize("ci95,lower_is_better,said", [
+    ((0.01, 0.05), False, "better"), ((-0.05, -0.01), False, "worse"),
+    ((-0.01, 0.05), False, "cannot tell"), ((-0.05, -0.01), True, "better"),
+    ((0.01, 0.05), True, "worse"), ((0.0, 0.05), True, "cannot tell")])
+def test_the_verdict_rule_needs_an_interval_that_excludes_zero(ci95, lower_is_better, said):
+    assert judging.verdict(0.02, ci95, lower_is_better) == said
 
 
 def test_ece_is_zero_for_a_perfectly_calibrated_toy_case():
@@ -108,7 +135,20 @@ def test_paired_bootstrap_interval_contains_the_difference():
     labels = rng.integers(0, 2, 200)
     a = np.eye(2)[np.where(rng.random(200) < 0.9, labels, 1 - labels)]
     b = np.eye(2)[np.where(rng.random(200) < 0.7, labels, 1 - labels)]
-    diff, (low, high) = evaluation.paired_accuracy(labels, a, b)
+    right = [(p.argmax(1) == labels).astype(float) for p in (a, b)]
+    diff, (low, high) = judging.paired_difference(*right)
     assert low < diff < high and low > 0
     same, interval = judging.paired_difference(np.ones(5), np.ones(5))
     assert same == 0.0 and interval == (0.0, 0.0)  # all differences equal: no spread
+
+
+def test_compare_pairs_the_same_images():
+    """A family against its own single model is paired image by image: the same predictions in
+    the same order differ by exactly nothing, while the same predictions of other images would
+    look different."""
+    labels = np.arange(60) % 6
+    probs = np.eye(6)[np.where(np.arange(60) % 3 == 0, (labels + 1) % 6, labels)] * 0.9 + 0.1 / 6
+    same = judging.compare(labels, probs, probs.copy(), 1.0, 1.0)
+    assert same["accuracy_diff"] == 0 and same["accuracy_ci95"] == [0.0, 0.0]
+    shuffled = judging.compare(labels, probs, probs[::-1].copy(), 1.0, 1.0)
+    assert shuffled["accuracy_ci95"][1] - shuffled["accuracy_ci95"][0] > 0.1

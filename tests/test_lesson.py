@@ -1,18 +1,20 @@
-"""One definition of the lesson code: each ``helpers/lesson`` module is exactly the ``#| export``
-cells of its notebook, and the notebooks' own cells define what they use."""
+"""One definition of the lesson code: each ``helpers/lesson`` module is exactly the
+``#| default_exp`` and ``#| export`` cells of its notebook, and the notebooks' own cells define what
+they use."""
 
+import ast
 import json
 import shutil
 
 import pytest
 
-from helpers import export
+from helpers import catalogue, export
 from helpers.config import project_root
 
 
 def test_every_lesson_module_is_what_its_notebook_exports():
     stale = export.stale()
-    assert not stale, ("A notebook's #| export cells and helpers/lesson differ; run "
+    assert not stale, ("A notebook's exported cells and helpers/lesson differ; run "
                        "`python -m helpers.export`:\n" + "\n\n".join(stale.values()))
 
 
@@ -20,8 +22,8 @@ def test_the_check_fails_when_a_cell_and_its_copy_differ(tmp_path, monkeypatch):
     """Edit one exported cell of a copy of the project: the check must name the module."""
     for folder in ("notebooks", "helpers"):
         shutil.copytree(project_root() / folder, tmp_path / folder)
-    (tmp_path / "pyproject.toml").write_text("")
-    monkeypatch.setattr(export, "project_root", lambda: tmp_path)
+    monkeypatch.setattr(catalogue, "FOLDER", tmp_path / "notebooks")
+    monkeypatch.setattr(export, "LESSON_DIR", tmp_path / "helpers" / "lesson")
     assert export.stale() == {}
     path = tmp_path / "notebooks" / "05_ensembles.ipynb"
     nb = json.loads(path.read_text(encoding="utf-8"))
@@ -36,25 +38,37 @@ def test_the_check_fails_when_a_cell_and_its_copy_differ(tmp_path, monkeypatch):
     assert export.stale() == {}
 
 
-@pytest.mark.parametrize("lesson", export.LESSONS, ids=lambda lesson: lesson.module)
-def test_exported_cells_only_define(lesson):
-    """An exported cell defines functions, classes and constants; running the notebook's steps
-    there would run them on import too."""
-    import ast
+def test_a_notebook_names_its_module_and_its_imports_open_it():
+    """Nothing about a notebook's exports is written outside it: the module's name and its
+    imports come from the notebook's ``#| default_exp`` cell."""
+    modules = {}
+    for notebook in catalogue.SERIES:
+        module, imports, cells = export.lesson_cells(notebook.path)
+        assert module and cells, f"{notebook.name} exports no lesson code"
+        modules[module] = notebook.name
+        generated = (export.LESSON_DIR / f"{module}.py").read_text(encoding="utf-8")
+        assert imports and imports in generated
+    assert len(modules) == len(catalogue.SERIES)  # one module per notebook
 
-    notebook = project_root() / "notebooks" / f"{lesson.notebook}.ipynb"
-    for heading, source in export.exported_cells(notebook):
+
+@pytest.mark.parametrize("notebook", catalogue.SERIES, ids=lambda n: n.name)
+def test_exported_cells_only_define(notebook):
+    """An exported cell defines functions, classes and constants; running the notebook's steps
+    there would run them on import too. The ``#| default_exp`` cell only imports."""
+    _, imports, cells = export.lesson_cells(notebook.path)
+    assert all(isinstance(node, (ast.Import, ast.ImportFrom)) for node in ast.parse(imports).body)
+    for heading, source in cells:
         for node in ast.parse(source).body:
             assert isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)), (
-                f"{lesson.notebook}, cell under '{heading}': exported cells may only define "
+                f"{notebook.name}, cell under '{heading}': exported cells may only define "
                 f"(found {type(node).__name__} on line {node.lineno})")
 
 
 def test_a_notebook_uses_its_own_cells_not_the_package_copy():
     """Notebook 05 must not import the lesson module it defines, or a learner's edit of a cell
     would not change what the notebook runs."""
-    for lesson in export.LESSONS:
-        cells = json.loads((project_root() / "notebooks" / f"{lesson.notebook}.ipynb").read_text())
-        code = "\n".join("".join(c["source"]) for c in cells["cells"] if c["cell_type"] == "code")
-        assert f"helpers.lesson.{lesson.module}" not in code
-        assert f"lesson import {lesson.module}" not in code
+    for notebook in catalogue.SERIES:
+        module = export.lesson_cells(notebook.path)[0]
+        cells = json.loads(notebook.path.read_text())["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        assert f"helpers.lesson.{module} " not in code and f"lesson import {module}" not in code

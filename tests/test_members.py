@@ -1,62 +1,17 @@
-"""``helpers.members`` builds exactly what notebooks 02-04 build: their own model-building cells
-are run here and compared layer by layer, with and without ImageNet weights."""
+"""The members as notebooks 02-04 build them, with the code those notebooks export
+(``helpers.lesson.custom_cnn``, ``features`` and ``mobilenet``): the same code builds the students
+of notebook 08 and the copies of notebook 09."""
 
-import json
 import os
 
 import keras
 import numpy as np
 import pytest
 
-from helpers import artifacts, callbacks, config, data, evaluation, members, models, plotting
-from helpers.config import project_root
-from helpers.lesson import features
+from helpers import config, data, evaluation, models
+from helpers.lesson import features, mobilenet
+from helpers.lesson.custom_cnn import custom_cnn
 from tests.conftest import with_settings
-
-
-NOTEBOOKS = {"custom_cnn": "02_custom_cnn", "vgg16": "03_vgg16", "mobilenet": "04_mobilenet"}
-
-
-def cells_by_id(notebook: str) -> dict[str, str]:
-    cells = json.loads((project_root() / "notebooks" / f"{notebook}.ipynb").read_text())["cells"]
-    return {c["id"]: "".join(c["source"]) for c in cells if c["cell_type"] == "code"}
-
-
-def fake_features(namespace):
-    """What the notebooks' feature cells give the head cell: only the stored tensors' shape."""
-    shape = namespace["bottom"].output.shape[1:]
-    namespace["features"] = {"train": np.zeros((1, *shape), "float16")}
-
-
-def notebook_member(name: str, settings, ds) -> tuple[keras.Model, keras.Model]:
-    """The member built by its notebook's own cells (data-heavy cells replaced by their shapes),
-    and the part of it that trains (itself, or its head on stored features)."""
-    cells = cells_by_id(NOTEBOOKS[name])
-    ns = {"settings": settings, "ds": ds, "keras": keras, "np": np, "config": config, "data": data,
-          "models": models, "callbacks": callbacks, "evaluation": evaluation,
-          "plotting": plotting, "artifacts": artifacts, "split_at": features.split_at,
-          "feature_extractor": features.feature_extractor,
-          "assemble_member": features.assemble_member}
-    if name == "custom_cnn":
-        exec(cells["c5c02a8c"], ns)
-        return ns["model"], ns["model"]
-    if name == "vgg16":
-        for cell in ("80e3e1f8", "split-show"):
-            exec(cells[cell], ns)
-        fake_features(ns)
-        exec(cells["6f254c72"], ns)
-        member = features.assemble_member(ns["bottom"], ns["head"], "vgg16", settings, "vgg16")
-        return member, ns["head"]
-    exec(cells["8a870ed0"], ns)
-    if ns["FROZEN"]:
-        ns["bottom"], ns["top"] = features.split_at(ns["backbone"], ns["TRAINABLE_LAYERS"])
-        fake_features(ns)
-    exec(cells["calib-code"], ns)
-    exec(cells["21e00e2e"], ns)
-    if ns["FROZEN"]:
-        return features.assemble_member(ns["bottom"], ns["model"], "mobilenet", settings,
-                                        "mobilenet"), ns["model"]
-    return ns["model"], ns["model"]
 
 
 @pytest.fixture(scope="module")
@@ -68,34 +23,30 @@ def smoke(tmp_path_factory):
     return settings, data.load_data(settings)
 
 
-@pytest.mark.parametrize("weights", ["none", "imagenet"])
-@pytest.mark.parametrize("name", list(NOTEBOOKS))
-def test_members_module_builds_what_the_notebook_builds(name, weights, smoke, monkeypatch):
-    settings, ds = smoke
-    settings = with_settings(settings, weights=weights)
-    if weights == "imagenet":  # offline: random weights stand in, the freezing is what is compared
-        random = with_settings(settings, weights="none")
-        original = models.backbone
-        monkeypatch.setattr(models, "backbone", lambda n, s: original(n, random))
-    member, trained = notebook_member(name, settings, ds)
-    built = members.build(name, settings, len(ds.class_names), train_data=ds.train)
-    assert members.architecture(member) == members.architecture(built)
-    if members.is_frozen(name, settings):
-        _, head = members.frozen_parts(name, settings, len(ds.class_names))
-        assert members.architecture(trained) == members.architecture(head)  # optimizer included
-    else:
-        assert trained is member
+def vgg16_parts(settings):
+    backbone = models.freeze_all_but_last(models.backbone("vgg16", settings),
+                                          features.VGG16_TRAINABLE)
+    bottom, top = features.split_at(backbone, features.VGG16_TRAINABLE)
+    return bottom, features.vgg16_head(top, 8)
+
+
+def test_the_custom_cnn_takes_raw_pixels_and_augments_inside(smoke):
+    settings, _ = smoke
+    model = custom_cnn(settings, 8)
+    assert model.input_shape == (None, *settings.image_shape) and model.optimizer is not None
+    assert model.get_layer("augmentation") and model.get_layer("rescaling")
+    images = np.random.default_rng(0).uniform(0, 255, (2, *settings.image_shape)).astype("float32")
+    np.testing.assert_allclose(model(images, training=False), model(images, training=False))
 
 
 def test_frozen_members_are_one_chain_from_pixels_sharing_the_head(smoke):
     settings, _ = smoke
-    assert members.is_frozen("vgg16", settings)
-    assert not members.is_frozen("mobilenet", with_settings(settings, weights="none"))
-    bottom, head = members.frozen_parts("vgg16", settings)
+    bottom, head = vgg16_parts(settings)
     assert head.optimizer is not None and not bottom.trainable_weights
     # the head's top: VGG16's last two convolutions (and the pooling, which has no weights)
     top = head.get_layer("vgg16_backbone_top")
-    assert [layer.name for layer in top.layers[1:]] == ["block5_conv2", "block5_conv3", "block5_pool"]
+    assert [layer.name for layer in top.layers[1:]] == ["block5_conv2", "block5_conv3",
+                                                         "block5_pool"]
     vgg = features.assemble_member(bottom, head, "vgg16", settings, "vgg16")
     assert vgg.input_shape == (None, *settings.image_shape)
     assert {id(w) for w in head.weights} <= {id(w) for w in vgg.weights}  # shared, not copied
@@ -105,7 +56,7 @@ def test_frozen_members_are_one_chain_from_pixels_sharing_the_head(smoke):
 
 def test_a_member_assembled_from_its_parts_equals_its_head_on_the_stored_features(smoke):
     settings, ds = smoke
-    bottom, head = members.frozen_parts("vgg16", settings)
+    bottom, head = vgg16_parts(settings)
     vgg = features.assemble_member(bottom, head, "vgg16", settings, "vgg16")
     extractor = features.feature_extractor(bottom, "vgg16", settings)
     images = ds.images("val")[:6]
@@ -115,18 +66,21 @@ def test_a_member_assembled_from_its_parts_equals_its_head_on_the_stored_feature
                                atol=1e-5)
 
 
-def test_without_weights_mobilenet_learns_whole(smoke):
+def test_mobilenet_is_frozen_with_imagenet_weights_and_learns_whole_without(smoke):
     settings, ds = smoke
-    settings = with_settings(settings, weights="none")
-    mobilenet = members.build("mobilenet", settings, train_data=ds.train)
-    backbone = mobilenet.get_layer("mobilenet_backbone")
-    assert all(layer.trainable for layer in backbone.layers)
-    assert {layer.momentum for layer in backbone.layers
-            if isinstance(layer, keras.layers.BatchNormalization)} == {0.9}
-    _, head = members.frozen_parts("mobilenet", settings, as_with_imagenet=True)  # like ImageNet
+    assert mobilenet.frozen_bottom(settings)  # the smoke preset's frozen random weights
+    _, head = mobilenet.mobilenet_parts(settings, 8)
     top = head.get_layer("mobilenet_backbone_top")
     # its last pointwise convolution learns; its BatchNormalization layers stay frozen
     assert [w.path.split("/")[0] for w in top.trainable_weights] == ["conv_pw_13"]
+    scratch = with_settings(settings, weights="none")
+    assert not mobilenet.frozen_bottom(scratch)
+    whole = mobilenet.mobilenet_from_scratch(scratch, 8, train_data=ds.train)
+    backbone = whole.get_layer("mobilenet_backbone")
+    assert all(layer.trainable for layer in backbone.layers)
+    assert {layer.momentum for layer in backbone.layers
+            if isinstance(layer, keras.layers.BatchNormalization)} == {0.9}
+    assert isinstance(whole.optimizer, keras.optimizers.Adam)
 
 
 def test_train_whole_undoes_freezing_layer_by_layer(smoke):

@@ -69,29 +69,30 @@ def test_imagenet_weights_offline_fail_fast_with_instructions(smoke_settings, mo
 
 
 def test_saved_models_reload_in_a_fresh_process_with_the_same_predictions(smoke_settings, tmp_path):
+    """A fresh program loads every kind of saved model of the series in Keras' safe mode through
+    ``artifacts.load_model``, which registers the series' layers itself."""
     members = [tiny_member(smoke_settings, n, p) for n, p in
                (("custom_cnn", None), ("vgg16", "vgg16"), ("mobilenet", "mobilenet"))]
-    combiner = combiners.weighted_average_combiner(3, 8)
-    ensemble = combiners.ensemble_model(members, combiner, smoke_settings, name="weighted_average")
-    features = combiners.feature_ensemble_model(
-        members, combiners.feature_concatenation_combiner([4, 4, 4], 8), smoke_settings,
-        name="feature_concatenation")
+    ensemble = combiners.ensemble_model(members, combiners.weighted_average_combiner([8] * 3, 8),
+                                        smoke_settings, name="weighted_average")
+    features = combiners.ensemble_model(members, combiners.concatenation_combiner([4] * 3, 8),
+                                        smoke_settings, "feature_concatenation", features=True)
     images = np.random.default_rng(1).uniform(0, 255, (4, 48, 48, 3)).astype("float32")
     np.save(tmp_path / "images.npy", images)
     expected = {m.name: m.predict_on_batch(images) for m in [*members, ensemble, features]}
     for model in [*members, ensemble, features]:
-        artifacts.save_model(model, tmp_path / f"{model.name}.keras")
+        artifacts.save_model(model, artifacts.model_path(smoke_settings, model.name),
+                             smoke_settings)
     code = f"""
-import json, numpy as np, keras
-import helpers  # registers the custom layers: nothing else is imported
-images = np.load({str(tmp_path / 'images.npy')!r})
-out = {{}}
-for name in {list(expected)!r}:
-    model = keras.models.load_model({str(tmp_path)!r} + f"/{{name}}.keras", safe_mode=True)
-    out[name] = model.predict_on_batch(images).tolist()
+import json, numpy as np
+from helpers import artifacts, config
+settings, images = config.load(), np.load({str(tmp_path / 'images.npy')!r})
+out = {{name: artifacts.load_model(settings, name).predict_on_batch(images).tolist()
+        for name in {list(expected)!r}}}
 print(json.dumps(out))
 """
-    result = run_python(code)
+    result = run_python(code, env={"ENSEMBLE_PRESET": "smoke",
+                                   "ENSEMBLE_ARTIFACTS_DIR": str(smoke_settings.artifacts_root)})
     assert result.returncode == 0, result.stderr
     reloaded = json.loads(result.stdout.strip().splitlines()[-1])
     for name, probs in expected.items():

@@ -1,6 +1,8 @@
-"""Notebooks are committed without outputs: learners see results by running them."""
+"""The notebooks' shape: committed without outputs, one title, a Setup section, a main path short
+enough to teach in a day that ends on hand-written lessons, exercises linked to their solutions."""
 
 import json
+import re
 
 import pytest
 
@@ -11,6 +13,60 @@ from helpers.config import project_root
 NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
 SOLUTIONS = sorted((project_root() / "notebooks" / "solutions").glob("*.ipynb"))
 EVERY = NOTEBOOKS + SOLUTIONS
+#: Prose words on a notebook's main path (its markdown before "Going deeper" or "Exercises"):
+#: the core notebooks are read in a morning, the going-further ones in an afternoon.
+MAIN_PATH_WORDS = {"core": 1200, "going further": 1500}
+ALL_WORDS = 12000  # every notebook of the series, everything included
+CORE = ("01", "02", "03", "04", "05", "06")
+
+
+def prose_words(path) -> tuple[int, int]:
+    """(words on the main path, words in all) of a notebook's markdown cells."""
+    main, total, done = 0, 0, False
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] == "markdown":
+            text = "".join(cell["source"])
+            done = done or bool(re.search(r"^#+\s*(Going deeper|Exercises)", text, re.M | re.I))
+            words = len(text.split())
+            total += words
+            main += 0 if done else words
+    return main, total
+
+
+def markdown(path) -> str:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_main_path_fits_its_budget(path):
+    main, _ = prose_words(path)
+    budget = MAIN_PATH_WORDS["core" if path.name[:2] in CORE else "going further"]
+    assert main <= budget, f"{path.name}: {main} words before 'Going deeper', over {budget}"
+
+
+def test_the_whole_series_fits_its_budget():
+    total = sum(prose_words(path)[1] for path in NOTEBOOKS)
+    assert total <= ALL_WORDS, f"the nine notebooks hold {total} words of prose, over {ALL_WORDS}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_main_path_ends_on_what_to_take_away(path):
+    text = markdown(path)
+    end = re.search(r"^#+\s*(Going deeper|Exercises)", text, re.M)
+    section = text[text.index("## What to take away"):end.start()]
+    bullets = [line for line in section.splitlines() if line.startswith("- ")]
+    assert 3 <= len(bullets) <= 5, f"{path.name}: {len(bullets)} lessons to take away"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_notebook_reads_benchmark_results_or_calls_a_sentence_generator(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert "benchmarks" not in code
+    used = set(re.findall(r"reports\.(\w+)", code))
+    assert used <= {"leaderboard_markdown", "corruption_table", "summary_markdown",
+                    "write_results", "write_summary"}, used
 def test_the_notebooks_are_the_runners_list():
     assert tuple(p.stem for p in NOTEBOOKS) == catalogue.NOTEBOOKS
     assert tuple(p.stem for p in SOLUTIONS) == catalogue.SOLUTION_NOTEBOOKS

@@ -30,6 +30,26 @@ def test_every_plot_returns_a_figure_and_can_save(tmp_path):
     assert (tmp_path / "s.png").stat().st_size > 0
 
 
+def test_the_cost_plot_labels_its_axis_once_and_keeps_numbers_apart():
+    figure = plotting.accuracy_vs_cost({"a": (3.0, 0.5), "b": (40.0, 0.6), "c": (40.0, 0.6)})
+    ax = figure.axes[0]
+    figure.canvas.draw()
+    assert not [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()]
+    offsets = [text.xyann[1] for text in ax.texts]
+    assert offsets[1] != offsets[2]  # two ensembles at the same point: their numbers apart
+
+
+def test_metric_against_severity_averages_the_corruptions():
+    results = {"severities": [1, 3], "corruptions": ["noise", "blur"],
+               "clean": {"m": {"accuracy": 0.9, "ece": 0.1}},
+               "models": {"m": {c: {"1": {"accuracy": 0.8, "ece": 0.1},
+                                    "3": {"accuracy": 0.6 if c == "noise" else 0.4, "ece": 0.2}}
+                                for c in ("noise", "blur")}}}
+    figure = plotting.metric_vs_severity(results, highlight=("m",))
+    line = figure.axes[0].get_lines()[0]
+    np.testing.assert_allclose(line.get_ydata(), [0.9, 0.8, 0.5])
+
+
 def test_training_curves_from_a_csv_log(tmp_path):
     log = tmp_path / "h.csv"
     log.write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,1.2,0.4,1.3\n1,0.6,1.0,0.5,1.1\n")
