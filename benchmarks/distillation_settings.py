@@ -7,38 +7,49 @@ other setting of the series. Run notebooks 01-05 first with the same settings, t
     ENSEMBLE_WEIGHTS=none ENSEMBLE_IMAGE_SIZE=64 python benchmarks/distillation_settings.py \\
         --data-dir ../shared/data/natural_images_30px_sample --preset cpu
 
-Every student is the member's architecture (``helpers.members``) trained with the series'
-callbacks (early stopping on the validation loss). The settings vary one at a time from notebook
-08's: the weight of the labels (alpha), the temperature T, the epochs, and where the teacher's
-targets come from: the un-augmented training images (the student sees augmented ones), or K
-augmented views made once, on which the student then trains without further augmentation (for
-as many passes over each image as the others: K views make each epoch K passes). A student with
-alpha = 1 (labels only, same training loop) is the control, with the same epochs. Each setting runs with
-several seeds, because on a few dozen validation images one seed says little.
+Every student is the member's architecture as notebook 08 builds it (``helpers.lesson.mobilenet``)
+trained with the series' callbacks (early stopping on the validation loss). Without ImageNet
+weights (``ENSEMBLE_WEIGHTS=none``, as measured) the whole network trains; with a frozen bottom
+(ImageNet weights or ``random``) the assembled member trains on images, so its bottom runs in
+every epoch (notebook 08 runs it once per stored view instead; what is learned is the same).
 
-Writes ``benchmarks/results/distillation_settings.json``.
+The settings vary one at a time from alpha 0.5 and T 4 (notebook 08's setting when this was first
+measured): the weight of the labels (alpha), the temperature T, the epochs, and where the
+teacher's targets come from: the un-augmented training images (the student sees augmented ones),
+or K augmented views made once, on which the student then trains without further augmentation
+(for as many passes over each image as the others: K views make each epoch K passes). A student
+with alpha = 1 (labels only, same training loop) is the control, with the same epochs. Each
+setting runs with several seeds, because on a few dozen validation images one seed says little.
+
+Writes ``benchmarks/results/distillation_settings.json`` (or ``--out``; with ``--only`` the rows
+are added to that file's).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
+import stand_ins
 
-from helpers import artifacts, callbacks, config, data, ensembles, evaluation, members
+from helpers import artifacts, callbacks, catalogue, config, data, ensembles, evaluation
+from helpers.lesson import features
 from helpers.lesson.combiners import apply_temperature, fit_temperature, log_loss
 from helpers.lesson.distillation import DistillationLoss, label_accuracy, pack_targets
+from helpers.lesson.mobilenet import frozen_bottom, mobilenet_from_scratch, mobilenet_parts
 
 
 STUDENT = "mobilenet"
 #: (name, alpha, temperature, epochs factor, views): views 0 = targets from un-augmented images.
+#: The variations start from alpha 0.5 and T 4, notebook 08's setting when first measured.
 SETTINGS = (
     ("labels only (control)", 1.0, 4.0, 1, 0),
-    ("notebook 08: alpha 0.5, T 4", 0.5, 4.0, 1, 0),
+    ("alpha 0.5, T 4", 0.5, 4.0, 1, 0),
     ("alpha 0.9", 0.9, 4.0, 1, 0),
     ("alpha 0.1", 0.1, 4.0, 1, 0),
     ("T 1", 0.5, 1.0, 1, 0),
@@ -58,14 +69,45 @@ def training_callbacks(settings):
             if isinstance(c, (keras.callbacks.ReduceLROnPlateau, keras.callbacks.EarlyStopping))]
 
 
+def without_augmentation(model, frozen: bool):
+    """The same layers and weights without the augmentation after the input, for training on
+    views made beforehand; a frozen member's nested models stay in inference mode, as
+    ``features.assemble_member`` calls them."""
+    import keras
+
+    names = [layer.name for layer in model.layers]
+    images = keras.Input(shape=model.input_shape[1:], name="image")
+    x = images
+    for layer in model.layers[names.index("augmentation") + 1:]:
+        x = layer(x, training=False) if frozen and isinstance(layer, keras.Model) else layer(x)
+    return keras.Model(images, x, name=model.name)
+
+
+def student_model(settings, ds, augment: bool):
+    """Notebook 08's student, uncompiled, and a fresh copy of the optimizer notebook 08 gives it:
+    MobileNet from scratch without ImageNet weights, else the member assembled from its frozen
+    bottom and head."""
+    n_classes = len(ds.class_names)
+    frozen = frozen_bottom(settings)
+    if frozen:
+        bottom, head = mobilenet_parts(settings, n_classes, name="student_head")
+        model = features.assemble_member(bottom, head, STUDENT, settings, "student")
+        optimizer = head.optimizer
+    else:
+        model = mobilenet_from_scratch(settings, n_classes, train_data=ds.train, name="student")
+        optimizer = model.optimizer
+    if not augment:
+        model = without_augmentation(model, frozen)
+    return model, type(optimizer).from_config(optimizer.get_config())
+
+
 def train_student(settings, ds, train_images, train_targets, val_targets, alpha, temperature,
                   epochs, augment, seed):
     import keras
 
     config.set_seed(seed)
-    student = members.build(STUDENT, settings, len(ds.class_names), train_data=ds.train,
-                            augment=augment)
-    student.compile(optimizer=members.optimizer(STUDENT, settings),
+    student, optimizer = student_model(settings, ds, augment)
+    student.compile(optimizer=optimizer,
                     loss=DistillationLoss(alpha=alpha, temperature=temperature),
                     metrics=[keras.metrics.MeanMetricWrapper(label_accuracy, name="accuracy")])
     train = data.array_dataset([train_images.astype("float32")], train_targets,
@@ -98,6 +140,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--only", help="run only the settings whose names contain this text")
+    parser.add_argument("--out", type=Path,
+                        default=stand_ins.RESULTS / "distillation_settings.json")
     args = parser.parse_args()
     env = dict(os.environ)
     if args.preset:
@@ -107,7 +151,7 @@ def main() -> None:
     settings = config.load(env)
     print(settings, "\n")
     ds = data.load_data(settings)
-    member_models = {n: artifacts.load_model(settings, n) for n in artifacts.MEMBER_NAMES}
+    member_models = {n: artifacts.load_model(settings, n) for n in catalogue.MEMBER_NAMES}
     teacher = artifacts.load_selection(settings)["ensemble"]
     heads = {teacher: artifacts.load_combiner(settings, teacher)}
     teacher_val = artifacts.load_predictions(settings, teacher)
@@ -145,15 +189,19 @@ def main() -> None:
                                            temperature, epochs, augment=views == 0, seed=seed)
             runs.append({**validation_scores(val_labels, probs), "seconds": seconds})
         rows[name] = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
-        rows[name]["runs"] = runs
+        rows[name].update(alpha=alpha, temperature=temperature, epochs=epochs, views=views,
+                          runs=runs)
         print(f"{name:<42} " + "  ".join(f"{k} {rows[name][k]:.3f}"
                                          for k in ("accuracy", "nll", "nll_ts", "seconds")))
-    out = Path(__file__).parent / "results" / "distillation_settings.json"
+    out = args.out
     if args.only and out.exists():  # add to the rows measured before
         rows = {**json.loads(out.read_text())["rows"], **rows}
-    out.write_text(json.dumps({"settings": settings.as_dict(), "student": STUDENT,
+    out.parent.mkdir(parents=True, exist_ok=True)
+    recorded = {k: v for k, v in dataclasses.asdict(settings).items() if k != "overrides"}
+    out.write_text(json.dumps({"settings": recorded, "student": STUDENT,
                                "teacher": teacher, "validation_images": int(len(val_labels)),
-                               "seeds": args.seeds, "rows": rows}, indent=2, default=str))
+                               "seeds": args.seeds, "machine": stand_ins.machine(),
+                               "rows": rows}, indent=2, default=str))
     print(f"written: {out}")
 
 

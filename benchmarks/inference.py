@@ -1,12 +1,13 @@
 """Benchmark 3: latency per image of each member and each ensemble at batch sizes 1 and 32,
 and each ensemble's overhead over the summed latency of its three members.
 
-Members are built as in notebooks 02-04 (random weights: the same compute), ensembles as
-in notebook 05; every model is timed as its compiled inference function, the median of
-repeated calls after warm-up, in interleaved rounds (see ``interleaved_latency``).
-Writes ``benchmarks/results/inference.json``. Usage::
+Members are built as in notebooks 02-04 (``stand_ins.py``: random weights frozen where ImageNet
+weights would be, the same compute), ensembles as in notebook 05 (``combiners.ensemble_model``);
+every model is timed as its compiled inference function, the median of repeated calls after
+warm-up, in interleaved rounds (see ``interleaved_latency``). Writes
+``benchmarks/results/inference.json`` (or ``--out``). Usage::
 
-    python benchmarks/inference.py [--image-size 128] [--repeats 15]
+    python benchmarks/inference.py [--image-size 128] [--repeats 15] [--out FILE]
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import keras
 import numpy as np
 import stand_ins
 
-from helpers import artifacts, config, ensembles, evaluation
+from helpers import catalogue, config, evaluation
 from helpers.lesson import combiners
 
 
@@ -28,17 +29,23 @@ GOAL_OVERHEAD = 0.10
 
 
 def build_ensembles(member_models: list, settings) -> dict[str, keras.Model]:
-    """Every ensemble of notebook 05, with untrained combiners (the cost is the same)."""
-    n, k = len(member_models), 8
-    feature_sizes = [combiners.penultimate_features(m).output.shape[-1] for m in member_models]
+    """Every kind of ensemble of notebook 05, with untrained combiners (the cost is the same);
+    ``weighted_average_scipy`` is left out: it has ``weighted_average``'s layers. The combiners
+    take the members' probabilities, or their penultimate features for the feature ensembles."""
+    k = 8
+    sizes = [m.output.shape[-1] for m in member_models]
+    feature_sizes = [m.layers[-1].input.shape[-1] for m in member_models]
     heads = {
-        "average": combiners.average_combiner(n, k),
-        "concatenation": combiners.concatenation_combiner(n, k),
-        "weighted_average": combiners.weighted_average_combiner(n, k),
-        "average_dense": combiners.average_dense_combiner(n, k),
-        "feature_concatenation": combiners.feature_concatenation_combiner(feature_sizes, k),
+        "average": combiners.average_combiner(sizes, k),
+        "concatenation": combiners.concatenation_combiner(sizes, k),
+        "weighted_average": combiners.weighted_average_combiner(sizes, k),
+        "average_dense": combiners.average_dense_combiner(sizes, k),
+        "feature_concatenation": combiners.concatenation_combiner(
+            feature_sizes, k, "feature_concatenation_head"),
     }
-    return {name: ensembles.build_ensemble(name, member_models, combiner, settings)
+    return {name: combiners.ensemble_model(
+                member_models, combiner, settings, name,
+                features=name in catalogue.FEATURE_ENSEMBLE_NAMES)
             for name, combiner in heads.items()}
 
 
@@ -49,7 +56,8 @@ def interleaved_latency(all_models: dict[str, keras.Model], image_size: int, rep
     in rounds of one call per model, so a machine that slows down or speeds up during the
     run (a shared 2-core machine does) affects members and ensembles alike."""
     rng = np.random.default_rng(0)
-    batches = {b: rng.uniform(0, 255, (b, image_size, image_size, 3)).astype("float32") for b in (1, 32)}
+    batches = {b: rng.uniform(0, 255, (b, image_size, image_size, 3)).astype("float32")
+               for b in (1, 32)}
     runs = {name: evaluation.inference_function(model) for name, model in all_models.items()}
     for _ in range(warmup):
         for run in runs.values():
@@ -62,8 +70,8 @@ def interleaved_latency(all_models: dict[str, keras.Model], image_size: int, rep
                 start = time.perf_counter()
                 np.asarray(run(batch))
                 seconds[name][b].append(time.perf_counter() - start)
-    return {name: {f"latency_ms_batch{b}": float(np.median(times) * 1000 / b) for b, times in per.items()}
-            for name, per in seconds.items()}
+    return {name: {f"latency_ms_batch{b}": float(np.median(times) * 1000 / b)
+                   for b, times in per.items()} for name, per in seconds.items()}
 
 
 def main() -> None:
@@ -71,32 +79,39 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--image-size", type=int, default=config.PRESETS["cpu"]["image_size"])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--out", type=Path, default=stand_ins.RESULTS / "inference.json")
     args = parser.parse_args()
 
     settings = stand_ins.settings_for("cpu", args.image_size)
     keras.utils.set_random_seed(0)
-    member_models = [stand_ins.build(name, settings) for name in artifacts.MEMBER_NAMES]
+    names = catalogue.MEMBER_NAMES
+    member_models = [stand_ins.build(name, settings) for name in names]
     all_models = {m.name: m for m in member_models} | build_ensembles(member_models, settings)
     rows = interleaved_latency(all_models, args.image_size, args.repeats)
-    summed = {b: sum(rows[m][f"latency_ms_batch{b}"] for m in artifacts.MEMBER_NAMES) for b in (1, 32)}
+    summed = {b: sum(rows[m][f"latency_ms_batch{b}"] for m in names) for b in (1, 32)}
     for name in all_models:
-        if name not in artifacts.MEMBER_NAMES:
+        if name not in names:
             for b in (1, 32):
-                rows[name][f"overhead_batch{b}"] = rows[name][f"latency_ms_batch{b}"] / summed[b] - 1
+                latency = rows[name][f"latency_ms_batch{b}"]
+                rows[name][f"overhead_batch{b}"] = latency / summed[b] - 1
 
-    print(f"image size {args.image_size}px, median of {args.repeats} interleaved rounds; overhead = "
-          f"ensemble latency / sum of the members' latencies - 1 (goal: under {GOAL_OVERHEAD:.0%})")
-    print(f"{'model':<22} {'ms/img b=1':>11} {'ms/img b=32':>12} {'overhead b=1':>13} {'overhead b=32':>14}")
+    print(f"image size {args.image_size}px, median of {args.repeats} interleaved rounds; "
+          f"overhead = ensemble latency / sum of the members' latencies - 1 (goal: under "
+          f"{GOAL_OVERHEAD:.0%})")
+    print(f"{'model':<22} {'ms/img b=1':>11} {'ms/img b=32':>12} {'overhead b=1':>13} "
+          f"{'overhead b=32':>14}")
     for name, r in rows.items():
-        over = (f"{r['overhead_batch1']:>+13.1%} {r['overhead_batch32']:>+14.1%}" if "overhead_batch1" in r
-                else f"{'':>13} {'':>14}")
+        over = (f"{r['overhead_batch1']:>+13.1%} {r['overhead_batch32']:>+14.1%}"
+                if "overhead_batch1" in r else f"{'':>13} {'':>14}")
         print(f"{name:<22} {r['latency_ms_batch1']:>11.2f} {r['latency_ms_batch32']:>12.3f} {over}")
     print(f"{'sum of the members':<22} {summed[1]:>11.2f} {summed[32]:>12.3f}")
 
-    out = Path(__file__).parent / "results" / "inference.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"image_size": args.image_size, "repeats": args.repeats, "models": rows,
-                               "sum_of_members_ms": summed, "goal_overhead": GOAL_OVERHEAD}, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"image_size": args.image_size, "repeats": args.repeats,
+                                    "machine": stand_ins.machine(), "models": rows,
+                                    "sum_of_members_ms": summed, "goal_overhead": GOAL_OVERHEAD},
+                                   indent=2))
+    print(f"written: {args.out}")
 
 
 if __name__ == "__main__":

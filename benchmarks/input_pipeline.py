@@ -2,9 +2,9 @@
 ``ImageDataGenerator.flow_from_directory``, same folder, same image size, same batch size.
 
 Prints images per second in the first and the second epoch and their ratio, and writes
-``benchmarks/results/input_pipeline.json``. Usage::
+``benchmarks/results/input_pipeline.json`` (or ``--out``). Usage::
 
-    python benchmarks/input_pipeline.py [--data-dir DIR] [--image-size 128]
+    python benchmarks/input_pipeline.py [--data-dir DIR] [--image-size 128] [--out FILE]
 
 Without --data-dir it uses the generated demo dataset.
 """
@@ -16,6 +16,8 @@ import json
 import time
 from pathlib import Path
 
+import stand_ins
+
 from helpers import config, data
 
 
@@ -26,10 +28,12 @@ def images_per_second(iterate, n_images: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--out", type=Path, default=stand_ins.RESULTS / "input_pipeline.json")
     args = parser.parse_args()
     settings = config.load({"ENSEMBLE_PRESET": "smoke"})
     root = data.locate_dataset(args.data_dir) if args.data_dir else data.dataset_root(settings)
@@ -45,21 +49,25 @@ def main() -> None:
     from tensorflow.keras.preprocessing.image import ImageDataGenerator
 
     generator = ImageDataGenerator(rescale=1.0 / 255).flow_from_directory(
-        str(root), target_size=(args.image_size, args.image_size), batch_size=args.batch_size, shuffle=True)
+        str(root), target_size=(args.image_size, args.image_size), batch_size=args.batch_size,
+        shuffle=True)
     steps = len(generator)
-    original_epochs = [images_per_second(lambda: [generator[i] for i in range(steps)], n) for _ in range(2)]
+    original_epochs = [images_per_second(lambda: [generator[i] for i in range(steps)], n)
+                       for _ in range(2)]
 
     result = {"images": n, "image_size": args.image_size, "data": str(root),
+              "machine": stand_ins.machine(),
               "ours_img_per_s": ours_epochs, "original_img_per_s": original_epochs,
               "ratio_epoch1": ours_epochs[0] / original_epochs[0],
               "ratio_epoch2": ours_epochs[1] / original_epochs[1]}
     print(f"{'loader':<28} {'epoch 1 img/s':>14} {'epoch 2 img/s':>14}")
     print(f"{'tf.data (this project)':<28} {ours_epochs[0]:>14.0f} {ours_epochs[1]:>14.0f}")
     print(f"{'ImageDataGenerator':<28} {original_epochs[0]:>14.0f} {original_epochs[1]:>14.0f}")
-    print(f"ratio: {result['ratio_epoch1']:.1f}x in epoch 1, {result['ratio_epoch2']:.1f}x in epoch 2")
-    out = Path(__file__).parent / "results" / "input_pipeline.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    print(f"ratio: {result['ratio_epoch1']:.1f}x in epoch 1, "
+          f"{result['ratio_epoch2']:.1f}x in epoch 2")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"written: {args.out}")
 
 
 if __name__ == "__main__":

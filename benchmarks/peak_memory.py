@@ -1,10 +1,11 @@
 """Peak memory of a whole run: ``python -m helpers.run`` with the given arguments, with the
 resident memory of the runner and its kernels summed and sampled every 0.2 s (Linux, /proc).
 
-Writes ``benchmarks/results/peak_memory_<preset>.json``. Usage::
+Every argument but ``--out FILE`` goes to ``python -m helpers.run``. Writes
+``benchmarks/results/peak_memory_<preset>.json`` (or ``--out``). Usage::
 
     python benchmarks/peak_memory.py --preset smoke
-    ENSEMBLE_DATA_DIR=... ENSEMBLE_WEIGHTS=none python benchmarks/peak_memory.py --preset cpu
+    ENSEMBLE_DATA_DIR=... ENSEMBLE_WEIGHTS=random python benchmarks/peak_memory.py --preset cpu
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import stand_ins
 
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -35,7 +38,8 @@ def tree_rss(root: int) -> tuple[int, int]:
         parents[int(entry.name)], rss[int(entry.name)] = int(fields[1]), pages * PAGE
     tree, frontier = {root}, [root]
     while frontier:
-        children = [pid for pid, parent in parents.items() if parent in frontier and pid not in tree]
+        children = [pid for pid, parent in parents.items()
+                    if parent in frontier and pid not in tree]
         tree.update(children)
         frontier = children
     sizes = [rss.get(pid, 0) for pid in tree]
@@ -43,12 +47,22 @@ def tree_rss(root: int) -> tuple[int, int]:
 
 
 def main() -> None:
+    args = sys.argv[1:] or ["--preset", "smoke"]
+    if "-h" in args or "--help" in args:
+        print(__doc__)
+        return
     if not Path("/proc/self/statm").exists():
         sys.exit("This benchmark reads /proc and runs on Linux only.")
-    args = sys.argv[1:] or ["--preset", "smoke"]
-    preset = args[args.index("--preset") + 1] if "--preset" in args else os.environ.get("ENSEMBLE_PRESET", "auto")
+    preset = (args[args.index("--preset") + 1] if "--preset" in args
+              else os.environ.get("ENSEMBLE_PRESET", "auto"))
+    out = stand_ins.RESULTS / f"peak_memory_{preset}.json"
+    if "--out" in args:
+        where = args.index("--out")
+        out = Path(args[where + 1])
+        del args[where:where + 2]
     with tempfile.TemporaryDirectory() as artifacts:
-        env = {**os.environ, "ENSEMBLE_ARTIFACTS_DIR": os.environ.get("ENSEMBLE_ARTIFACTS_DIR", artifacts)}
+        env = {**os.environ,
+               "ENSEMBLE_ARTIFACTS_DIR": os.environ.get("ENSEMBLE_ARTIFACTS_DIR", artifacts)}
         start = time.perf_counter()
         process = subprocess.Popen([sys.executable, "-m", "helpers.run", *args], env=env,
                                    stdout=subprocess.DEVNULL)
@@ -59,15 +73,18 @@ def main() -> None:
             time.sleep(0.2)
         seconds = time.perf_counter() - start
     if process.returncode:
-        sys.exit(f"python -m helpers.run {' '.join(args)} failed with exit code {process.returncode}")
+        sys.exit(f"python -m helpers.run {' '.join(args)} failed with exit code "
+                 f"{process.returncode}")
     print(f"python -m helpers.run {' '.join(args)}: {seconds:.0f} s")
     print(f"peak memory, runner and kernel together: {peak_total / 2**30:.2f} GiB")
     print(f"peak memory of the largest single process: {peak_single / 2**30:.2f} GiB")
-    out = Path(__file__).parent / "results" / f"peak_memory_{preset}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"arguments": args, "seconds": seconds, "peak_total_bytes": peak_total,
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"arguments": args, "seconds": seconds,
+                               "peak_total_bytes": peak_total,
                                "peak_single_process_bytes": peak_single,
-                               "data_dir": os.environ.get("ENSEMBLE_DATA_DIR")}, indent=2))
+                               "data_dir": os.environ.get("ENSEMBLE_DATA_DIR"),
+                               "machine": stand_ins.machine()}, indent=2))
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":

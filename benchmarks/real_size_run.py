@@ -22,17 +22,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import stand_ins
 from training_cost import REAL_CLASS_COUNTS
 
 from helpers import generated_dataset
-
-
-def cpu_model() -> str:
-    """The processor's name, from /proc/cpuinfo on Linux."""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def main() -> None:
@@ -48,12 +41,12 @@ def main() -> None:
            "ENSEMBLE_PRESET": "cpu", "ENSEMBLE_ARTIFACTS_DIR": str(args.target / "artifacts")}
     subprocess.run([sys.executable, str(here / "peak_memory.py"), "--preset", "cpu"], env=env,
                    check=True)
-    memory = json.loads((here / "results" / "peak_memory_cpu.json").read_text())
-    cost = json.loads((here / "results" / "training_cost.json").read_text())
+    memory = json.loads((stand_ins.RESULTS / "peak_memory_cpu.json").read_text())
+    cost = json.loads((stand_ins.RESULTS / "training_cost.json").read_text())
     preset = cost["cpu_preset"]
     chosen = next(p for p in cost["projections"] if all(p[k] == v for k, v in preset.items()))
     projected = chosen["minutes"]
-    result = {"images": sum(REAL_CLASS_COUNTS.values()), "machine": cpu_model(),
+    result = {"images": sum(REAL_CLASS_COUNTS.values()), "machine": stand_ins.machine(),
               "settings": {**preset, "latency_calls": cost["latency_calls"]},
               "measured_minutes": memory["seconds"] / 60, "projected_minutes": projected,
               "projected_per_notebook_minutes": chosen["per_notebook"],
@@ -66,7 +59,7 @@ def main() -> None:
         seconds = json.loads(timings[-1].read_text())["seconds"]
         result["measured_per_notebook_minutes"] = {name: round(value / 60, 2)
                                                    for name, value in seconds.items()}
-    (here / "results" / "real_size_run.json").write_text(json.dumps(result, indent=2))
+    (stand_ins.RESULTS / "real_size_run.json").write_text(json.dumps(result, indent=2))
     print(f"measured {result['measured_minutes']:.1f} min for the whole series, projected "
           f"{projected:.1f} min; peak memory {memory['peak_total_bytes'] / 2**30:.2f} GiB")
 

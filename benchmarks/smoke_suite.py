@@ -3,13 +3,14 @@ as many fresh kernels that only import TensorFlow, and the ratio; also the slowe
 
 Runs ``python -m helpers.run --preset smoke`` in a temporary artifacts folder (so the demo
 data and every model are made from scratch, as in CI), then one one-cell notebook per notebook.
-Writes ``benchmarks/results/smoke_suite.json``. Usage::
+Writes ``benchmarks/results/smoke_suite.json`` (or ``--out``). Usage::
 
-    python benchmarks/smoke_suite.py
+    python benchmarks/smoke_suite.py [--out FILE]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 import nbformat
+import stand_ins
 from nbclient import NotebookClient
 
 from helpers import config
@@ -50,13 +52,18 @@ def cell_seconds(path: Path) -> list[tuple[float, str]]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=stand_ins.RESULTS / "smoke_suite.json")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as artifacts:
         env = {**os.environ, "ENSEMBLE_ARTIFACTS_DIR": artifacts}
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "helpers.run", "--preset", "smoke"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-m", "helpers.run", "--preset", "smoke"], env=env,
+                       check=True, stdout=subprocess.DEVNULL)
         suite = time.perf_counter() - start
-        executed = config.load({"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": artifacts}).run_dir / "executed"
+        executed = config.load({"ENSEMBLE_PRESET": "smoke",
+                                "ENSEMBLE_ARTIFACTS_DIR": artifacts}).run_dir / "executed"
         per_notebook = json.loads((executed / "timings.json").read_text())["seconds"]
         cells = sorted(((s, f"{name}: {line}") for name in NOTEBOOKS
                         for s, line in cell_seconds(executed / f"{name}.ipynb")), reverse=True)
@@ -64,7 +71,7 @@ def main() -> None:
     floor = sum(floor_runs)
     ratio = suite / floor
     print(f"smoke suite (python -m helpers.run --preset smoke, fresh artifacts): {suite:6.1f} s")
-    print(f"floor ({len(NOTEBOOKS)} fresh kernels importing TensorFlow):                       {floor:6.1f} s "
+    print(f"floor ({len(NOTEBOOKS)} fresh kernels importing TensorFlow): {floor:6.1f} s "
           f"({floor / len(NOTEBOOKS):.1f} s each)")
     print(f"ratio: {ratio:.2f}x (goal: within {GOAL_RATIO:.0f}x)")
     print("\nper notebook (kernel start included): " + ", ".join(
@@ -72,13 +79,14 @@ def main() -> None:
     print("\nslowest cells:")
     for seconds, where in cells[:8]:
         print(f"  {seconds:6.2f} s  {where}")
-    out = Path(__file__).parent / "results" / "smoke_suite.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"suite_s": suite, "per_notebook_s": per_notebook,
-                               "floor_s": floor, "floor_runs_s": floor_runs,
-                               "ratio": ratio, "goal_ratio": GOAL_RATIO,
-                               "slowest_cells": [{"seconds": s, "cell": c} for s, c in cells[:8]]},
-                              indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"suite_s": suite, "per_notebook_s": per_notebook,
+                                    "floor_s": floor, "floor_runs_s": floor_runs,
+                                    "ratio": ratio, "goal_ratio": GOAL_RATIO,
+                                    "machine": stand_ins.machine(),
+                                    "slowest_cells": [{"seconds": s, "cell": c}
+                                                      for s, c in cells[:8]]}, indent=2))
+    print(f"written: {args.out}")
 
 
 if __name__ == "__main__":

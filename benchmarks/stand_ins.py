@@ -1,16 +1,66 @@
 """Stand-ins the benchmarks time instead of what cannot be downloaded here: the three members as
-notebooks 02-04 build them (``helpers.members``, checked against the notebooks by
-``tests/test_members.py``) with random weights frozen as the ImageNet weights would be, so the
-compute is the ``cpu`` preset's; random images; and a preset's settings with random weights."""
+notebooks 02-04 build them, with the code those notebooks export (``helpers.lesson.custom_cnn``,
+``.features`` and ``.mobilenet``), and random weights frozen exactly where ImageNet weights would
+be (``ENSEMBLE_WEIGHTS=random``), so the compute is the ``cpu`` preset's; random images; a
+preset's settings with those weights; and the name of the machine, which every result records."""
 
-# helpers first: importing it quiets TensorFlow's C++ start-up messages.
-from helpers import config, members  # noqa: I001
+from __future__ import annotations
+
+from pathlib import Path
+
+# helpers before TensorFlow (imported lazily here): importing it quiets TensorFlow's C++ logs.
+from helpers import config
+
+
+#: Where the benchmarks write their results (``report.py`` reads them from here).
+RESULTS = Path(__file__).parent / "results"
+
+
+def frozen_parts(name: str, settings: config.Settings, n_classes: int = 8,
+                 head_name: str | None = None) -> tuple:
+    """The frozen bottom and the compiled head of ``vgg16`` or ``mobilenet`` as notebooks 03
+    and 04 build them when their bottom is frozen (ImageNet weights, or the random weights that
+    stand in for them): the head trains on the bottom's stored output."""
+    from helpers import models
+    from helpers.lesson import features, mobilenet
+
+    if name == "vgg16":
+        backbone = models.freeze_all_but_last(models.backbone("vgg16", settings),
+                                              features.VGG16_TRAINABLE)
+        bottom, top = features.split_at(backbone, features.VGG16_TRAINABLE)
+        return bottom, features.vgg16_head(top, n_classes, head_name or "vgg16_head")
+    if name == "mobilenet":
+        return mobilenet.mobilenet_parts(settings, n_classes, head_name or "mobilenet_head")
+    raise ValueError(f"{name!r} has no frozen parts; choose vgg16 or mobilenet.")
 
 
 def build(name: str, settings: config.Settings, n_classes: int = 8):
-    """``custom_cnn``, ``vgg16`` or ``mobilenet``, compiled as in its notebook with ImageNet
-    weights."""
-    return members.build(name, settings, n_classes, as_with_imagenet=True)
+    """``custom_cnn``, ``vgg16`` or ``mobilenet`` as its notebook builds it. The custom CNN (and
+    MobileNet when its bottom is not frozen, ``ENSEMBLE_WEIGHTS=none``) is compiled, raw images
+    in, augmentation inside; a member with a frozen bottom is assembled from ``frozen_parts``
+    (``features.assemble_member``) as notebooks 03 and 04 save it, not compiled (what trains is
+    its head), and given back as loading it gives it back (``reloaded``)."""
+    from helpers.lesson import custom_cnn, features, mobilenet
+
+    if name == "custom_cnn":
+        return custom_cnn.custom_cnn(settings, n_classes, name=name)
+    if name == "mobilenet" and not mobilenet.frozen_bottom(settings):
+        return mobilenet.mobilenet_from_scratch(settings, n_classes, name=name)
+    bottom, head = frozen_parts(name, settings, n_classes)
+    return reloaded(features.assemble_member(bottom, head, name, settings, name))
+
+
+def reloaded(model):
+    """``model`` rebuilt from its configuration with its weights, as loading its file rebuilds
+    it: every layer then belongs to this model alone. The notebooks reload each member they
+    assemble; an assembled member's last layer was first called in its head, so what takes a
+    member's penultimate features (``evaluation.predict_with_features``, feature ensembles)
+    needs the reloaded one."""
+    import keras
+
+    copy = keras.Model.from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def random_images(n: int, image_size: int, seed: int = 0):
@@ -22,10 +72,19 @@ def random_images(n: int, image_size: int, seed: int = 0):
     return images, rng.integers(0, 8, n).astype("int32")
 
 
-def settings_for(preset: str, image_size: int | None = None) -> config.Settings:
-    """A preset's settings with random weights (the same compute as ImageNet weights when
-    the same layers are frozen, and no download needed)."""
-    env = {"ENSEMBLE_PRESET": preset, "ENSEMBLE_WEIGHTS": "none"}
+def settings_for(preset: str, image_size: int | None = None, **variables: str) -> config.Settings:
+    """A preset's settings with random weights frozen where ImageNet weights would be (the same
+    compute, and no download needed); ``variables``: more ``ENSEMBLE_*`` variables."""
+    env = {"ENSEMBLE_PRESET": preset, "ENSEMBLE_WEIGHTS": "random", **variables}
     if image_size:
         env["ENSEMBLE_IMAGE_SIZE"] = str(image_size)
     return config.load(env)
+
+
+def machine() -> str:
+    """The processor's name, from /proc/cpuinfo on Linux."""
+    cpuinfo = Path("/proc/cpuinfo")
+    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"

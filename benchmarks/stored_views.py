@@ -8,8 +8,9 @@ the seconds each way takes, so that the ``views`` setting of the presets is chos
 
     python benchmarks/stored_views.py --data-dir ../shared/data/natural_images_30px_sample
 
-Random weights stand in for ImageNet weights (offline); the layers frozen, and so the compute, are
-those of the ``cpu`` preset. Writes ``benchmarks/results/stored_views.json``.
+The member is built as notebook 03 builds it (``stand_ins.py``); random weights stand in for
+ImageNet weights (offline), frozen where those would be, so the layers frozen, and the compute,
+are those of the ``cpu`` preset. Writes ``benchmarks/results/stored_views.json`` (or ``--out``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import stand_ins
 
-from helpers import config, data, evaluation, members
+from helpers import config, data, evaluation
 from helpers.lesson import features
 from helpers.lesson.combiners import log_loss
 
@@ -40,7 +42,7 @@ def training_callbacks():
 def inside(settings, ds, seed: int) -> tuple[np.ndarray, float]:
     """Augmentation inside the model: the whole member fits on the image pipelines."""
     config.set_seed(seed)
-    member = members.build("vgg16", settings, as_with_imagenet=True)
+    member = stand_ins.build("vgg16", settings, len(ds.class_names))
     member.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9),
                    loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
@@ -52,7 +54,7 @@ def inside(settings, ds, seed: int) -> tuple[np.ndarray, float]:
 def stored(settings, ds, views: int, seed: int) -> tuple[np.ndarray, float]:
     """``views`` stored views: the frozen bottom runs once per view, the head fits on its output."""
     config.set_seed(seed)
-    bottom, head = members.frozen_parts("vgg16", settings, as_with_imagenet=True)
+    bottom, head = stand_ins.frozen_parts("vgg16", settings, len(ds.class_names))
     member = features.assemble_member(bottom, head, "vgg16", settings, "vgg16")
     start = time.perf_counter()
     extractor = features.feature_extractor(bottom, "vgg16", settings)
@@ -74,12 +76,14 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=config.PRESETS["cpu"]["image_size"])
     parser.add_argument("--views", default="1,2,4,8")
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=config.PRESETS["cpu"]["epochs"])
+    parser.add_argument("--out", type=Path, default=stand_ins.RESULTS / "stored_views.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as artifacts:
-        settings = config.load({"ENSEMBLE_PRESET": "cpu", "ENSEMBLE_WEIGHTS": "none",
-                                "ENSEMBLE_DATA_DIR": str(args.data_dir.resolve()),
-                                "ENSEMBLE_IMAGE_SIZE": str(args.image_size),
-                                "ENSEMBLE_ARTIFACTS_DIR": artifacts})
+        settings = stand_ins.settings_for("cpu", args.image_size,
+                                          ENSEMBLE_DATA_DIR=str(args.data_dir.resolve()),
+                                          ENSEMBLE_EPOCHS=str(args.epochs),
+                                          ENSEMBLE_ARTIFACTS_DIR=artifacts)
         ds = data.load_data(settings)
         labels = ds.labels("val")
         ways = {f"augmentation inside the model, up to {settings.epochs} epochs": None}
@@ -99,10 +103,11 @@ def main() -> None:
     result = {"data": str(args.data_dir), "image_size": args.image_size,
               "training_images": int(len(ds.labels("train"))), "validation_images": len(labels),
               "epochs": settings.epochs, "seeds": args.seeds, "member": "vgg16",
-              "weights": "random, frozen as with ImageNet weights", "rows": rows}
-    out = Path(__file__).parent / "results" / "stored_views.json"
-    out.write_text(json.dumps(result, indent=2))
-    print(f"written: {out}")
+              "weights": "random, frozen as with ImageNet weights",
+              "machine": stand_ins.machine(), "rows": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"written: {args.out}")
 
 
 if __name__ == "__main__":

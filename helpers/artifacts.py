@@ -212,21 +212,37 @@ def save_predictions(settings: Settings, name: str, probabilities: dict[str, np.
         arrays[f"{split}_labels"] = labels
         arrays[f"{split}_files"] = np.array([str(p.relative_to(root))
                                              for p in data.files(split)])
-    return write_atomic(predictions_path(settings, name), lambda tmp: np.savez(
-        tmp, class_names=np.array(data.class_names), provenance=json.dumps(provenance(settings)),
-        **arrays))
+    return _save_npz(settings, predictions_path(settings, name),
+                     {"class_names": np.array(data.class_names), **arrays})
 
 
 def load_predictions(settings: Settings, name: str) -> dict[str, np.ndarray]:
     """The cached predictions of one model, checked against the current settings and split."""
-    path = predictions_path(settings, name)
+    return _load(settings, predictions_path(settings, name), name, f"Predictions of '{name}'")
+
+
+def _save_npz(settings: Settings, path: Path, arrays: dict) -> Path:
+    """Arrays in one ``.npz`` file, with the settings and split that made them."""
+    return write_atomic(path, lambda tmp: np.savez(
+        tmp, provenance=json.dumps(provenance(settings)), **arrays))
+
+
+def _load(settings: Settings, path: Path, name: str, what: str) -> dict:
+    """The ``.npz`` or JSON file at ``path``, checked against the settings and split when it
+    records them; when it is missing, the error names the notebook that makes ``name``."""
     if not path.exists():
-        raise MissingArtifactError(f"Predictions of '{name}' not found at {path}. "
-                                   f"Run {made_by(name)} first (settings: {settings.run_name}).")
-    with np.load(path, allow_pickle=False) as archive:
-        cached = {key: archive[key] for key in archive.files}
-    check_provenance(json.loads(str(cached.pop("provenance", "{}"))), settings, path, name)
-    return cached
+        raise MissingArtifactError(f"{what} not found at {path}. Run {made_by(name)} first "
+                                   f"(settings: {settings.run_name}).")
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as archive:
+            loaded = {key: archive[key] for key in archive.files}
+        recorded = json.loads(str(loaded.pop("provenance")))
+    else:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+        recorded = loaded.pop("provenance", None)
+    if recorded is not None:
+        check_provenance(recorded, settings, path, name)
+    return loaded
 
 
 def record_training_seconds(settings: Settings, name: str, seconds: float) -> dict:
@@ -240,11 +256,7 @@ def record_training_seconds(settings: Settings, name: str, seconds: float) -> di
 
 
 def load_training_seconds(settings: Settings) -> dict[str, float]:
-    path = training_seconds_path(settings)
-    if not path.exists():
-        raise MissingArtifactError(f"No training times recorded at {path}. Run notebooks 02-05 "
-                                   f"first (settings: {settings.run_name}).")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return _load(settings, training_seconds_path(settings), "custom_cnn", "Training times")
 
 
 def save_shift_predictions(settings: Settings, labels: np.ndarray, clean: dict, corrupted: dict,
@@ -257,19 +269,13 @@ def save_shift_predictions(settings: Settings, labels: np.ndarray, clean: dict, 
     for (corruption, severity), by_model in corrupted.items():
         for model, probs in by_model.items():
             arrays[f"{corruption}/{severity}/{model}"] = probs
-    return write_atomic(shift_predictions_path(settings), lambda tmp: np.savez(
-        tmp, provenance=json.dumps(provenance(settings)), **arrays))
+    return _save_npz(settings, shift_predictions_path(settings), arrays)
 
 
 def load_shift_predictions(settings: Settings) -> tuple[np.ndarray, np.ndarray, dict, dict]:
     """``labels, subset, clean, corrupted`` as notebook 07 computed them."""
-    path = shift_predictions_path(settings)
-    if not path.exists():
-        raise MissingArtifactError(f"Predictions under shift not found at {path}. Run "
-                                   f"07_under_shift.ipynb first (settings: {settings.run_name}).")
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {key: archive[key] for key in archive.files}
-    check_provenance(json.loads(str(arrays.pop("provenance"))), settings, path, "under_shift")
+    arrays = _load(settings, shift_predictions_path(settings), "under_shift",
+                   "Predictions under shift")
     labels, subset = arrays.pop("labels"), arrays.pop("subset")
     clean, corrupted = {}, {}
     for key, probs in arrays.items():
@@ -295,20 +301,11 @@ def save_selection(settings: Settings, member: str, ensemble: str, scores: dict[
 
 def load_selection(settings: Settings) -> dict:
     """The choice notebook 05 recorded, checked against the current settings and split."""
-    path = selection_path(settings)
-    if not path.exists():
-        raise MissingArtifactError(f"No record of the ensemble chosen on validation at {path}. "
-                                   f"Run 05_ensembles.ipynb first (settings: {settings.run_name}).")
-    choice = json.loads(path.read_text(encoding="utf-8"))
-    check_provenance(choice.pop("provenance", {}), settings, path, "validation_choice")
-    return choice
+    return _load(settings, selection_path(settings), "validation_choice",
+                 "The record of the choice made on validation")
 
 
 def load_results(settings: Settings, notebook: str = "06_evaluation") -> dict:
     """A results file written by ``notebook``, or a clear error naming the notebook to run."""
-    path = results_path(settings, notebook)
-    if not path.exists():
-        made = "09_families" if notebook == "summary" else notebook
-        raise MissingArtifactError(f"{path.name} not found in {path.parent}. Run {made}.ipynb "
-                                   f"first (settings: {settings.run_name}).")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return _load(settings, results_path(settings, notebook), notebook,
+                 RESULTS_FILES[notebook])

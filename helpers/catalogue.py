@@ -91,7 +91,8 @@ CONTROL_NAMES = tuple(control_name(c, m) for c in CONTROLLED for m in MEMBERS)
 #: Which notebook makes each saved model or cached prediction that is not a member's or an
 #: ensemble's.
 OTHER_ARTIFACTS = {"under_shift": "07_under_shift", "student": "08_distillation",
-                   "student_head": "08_distillation", "validation_choice": "05_ensembles"}
+                   "student_head": "08_distillation", "validation_choice": "05_ensembles",
+                   "summary": "09_families"}
 #: The results files, by the notebook that writes them.
 RESULTS_FILES = {"06_evaluation": "results.json", "07_under_shift": "results_shift.json",
                  "08_distillation": "results_distillation.json",
@@ -101,6 +102,8 @@ RESULTS_FILES = {"06_evaluation": "results.json", "07_under_shift": "results_shi
 def made_by(artifact: str) -> str:
     """The notebook that makes the artifact called ``artifact`` (a member, an ensemble, a head,
     the student...); notebook 05 for anything else."""
+    if artifact in BY_NAME:  # a notebook's own results
+        return artifact
     return MEMBERS.get(artifact.removesuffix("_head")) or OTHER_ARTIFACTS.get(artifact,
                                                                              "05_ensembles")
 

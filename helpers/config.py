@@ -10,7 +10,7 @@ tools rely on, so they never change.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -83,9 +83,17 @@ def project_root() -> Path:
     return candidate if (candidate / "pyproject.toml").exists() else Path.cwd()
 
 
+#: How each variable's value is read: the smallest whole number allowed, and whether ``none``
+#: (all images) is allowed.
+WHOLE_NUMBERS = {"image_size": (MIN_IMAGE_SIZE, False), "epochs": (1, False),
+                 "batch_size": (1, False), "max_per_class": (3, True), "seed": (0, False),
+                 "shift_images": (8, True)}
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Every setting of a run. ``run_dir`` holds all artifacts of exactly these settings."""
+    """Every setting of a run: the preset's row of ``PRESETS``, with the environment's
+    overrides. ``run_dir`` holds all artifacts of exactly these settings."""
 
     preset: str
     data_dir: Path | None  # None: the generated demo dataset
@@ -93,17 +101,17 @@ class Settings:
     image_size: int
     epochs: int
     batch_size: int
-    weights: str  # "imagenet" or "none"
+    weights: str  # "imagenet", "none" or "random"
     max_per_class: int | None
     seed: int
-    shift_images: int | None = None  # test images per corrupted copy in notebook 07 (None: all)
-    corruptions: tuple[str, ...] | None = None  # corruption types of notebook 07 (None: all)
-    latency_calls: int = 5  # timed inference calls per model and batch size (06, 08)
-    views: int = 4  # stored augmented views per training image (03, 04)
-    combiner_epochs: int = 100  # the most epochs of a combiner's fit (05)
-    family_members: int = 3  # M: deep-ensemble copies and snapshots (09)
-    dropout_samples: int = 16  # S: MC-dropout samples (09)
-    folds: int = 5  # the most folds of the cross-fitting (05)
+    shift_images: int | None  # test images per corrupted copy in notebook 07 (None: all)
+    corruptions: tuple[str, ...] | None  # corruption types of notebook 07 (None: all)
+    latency_calls: int  # timed inference calls per model and batch size
+    views: int  # stored augmented views per training image
+    combiner_epochs: int  # the most epochs of a combiner's fit
+    family_members: int  # M: deep-ensemble copies and snapshots
+    dropout_samples: int  # S: MC-dropout samples
+    folds: int  # the most folds of the cross-fitting
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     overrides: tuple[str, ...] = field(default=(), compare=False)
@@ -126,9 +134,7 @@ class Settings:
         """A readable folder name: runs with different data-affecting settings never mix."""
         data_tag = "demo" if self.data_dir is None else self.data_dir.name.replace(" ", "_")
         name = f"{self.preset}-{data_tag}-{self.image_size}px-{self.weights}-seed{self.seed}"
-        if self.max_per_class:
-            name += f"-max{self.max_per_class}"
-        return name
+        return name + (f"-max{self.max_per_class}" if self.max_per_class else "")
 
     @property
     def run_dir(self) -> Path:
@@ -146,26 +152,14 @@ class Settings:
 
     def fingerprint(self) -> dict:
         """The settings that make artifacts comparable; recorded beside every artifact."""
-        return {
-            "preset": self.preset,
-            "data_dir": "demo" if self.data_dir is None else str(self.data_dir),
-            "image_size": self.image_size,
-            "weights": self.weights,
-            "seed": self.seed,
-            "max_per_class": self.max_per_class,
-            "val_fraction": self.val_fraction,
-            "test_fraction": self.test_fraction,
-        }
-
-    def as_dict(self) -> dict:
-        out = asdict(self)
-        out.pop("overrides")
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in out.items()}
+        keys = ("preset", "image_size", "weights", "seed", "max_per_class", "val_fraction",
+                "test_fraction")
+        return {"data_dir": "demo" if self.data_dir is None else str(self.data_dir),
+                **{key: getattr(self, key) for key in keys}}
 
     def __str__(self) -> str:
-        rows = [("preset", self.preset)]
-        rows.append(("data", "generated demo dataset" if self.data_dir is None
-                     else str(self.data_dir)))
+        rows = [("preset", self.preset), ("data", "generated demo dataset"
+                                          if self.data_dir is None else str(self.data_dir))]
         rows += [(name, getattr(self, name)) for name in
                  ("image_size", "epochs", "batch_size", "weights", "max_per_class", "seed",
                   "shift_images", "views", "combiner_epochs", "folds", "family_members",
@@ -187,9 +181,20 @@ class Settings:
                            "learn little; this times the code."]}.get(self.weights, [])
 
 
-def _int_from_env(env: dict, name: str, minimum: int, allow_none: bool = False) -> int | None:
-    variable = VARIABLES[name]
-    raw = env[variable].strip()
+def _read(name: str, raw: str):
+    """The value of the variable for setting ``name``, or a ``ValueError`` naming the fix."""
+    variable, raw = VARIABLES[name], raw.strip()
+    if name == "weights":
+        if raw.lower() not in WEIGHT_CHOICES:
+            raise ValueError(f"{variable}={raw!r} is not allowed; choose one of: "
+                             f"{', '.join(WEIGHT_CHOICES)}.")
+        return raw.lower()
+    if name in ("data_dir", "artifacts_root"):
+        path = Path(raw).expanduser()  # relative: from here, else from the project root,
+        if not path.is_absolute() and not path.exists() and (project_root() / path).exists():
+            path = project_root() / path  # as Jupyter kernels run inside notebooks/
+        return path.resolve()
+    minimum, allow_none = WHOLE_NUMBERS[name]
     if allow_none and raw.lower() in ("", "none", "all", "0"):
         return None
     try:
@@ -201,17 +206,6 @@ def _int_from_env(env: dict, name: str, minimum: int, allow_none: bool = False) 
     if value < minimum:
         raise ValueError(f"{variable}={value} is too small; use an integer >= {minimum}.")
     return value
-
-
-def _resolve_path(raw: str) -> Path:
-    """Resolve a user path. A relative path that does not exist from the current folder is
-    tried from the project root too, because Jupyter kernels run inside ``notebooks/``."""
-    path = Path(raw).expanduser()
-    if path.is_absolute():
-        return path.resolve()  # no "..": printed settings and error messages name the real folder
-    if not path.exists() and (project_root() / path).exists():
-        return (project_root() / path).resolve()
-    return path.resolve()
 
 
 def detect_preset() -> str:
@@ -231,56 +225,17 @@ def load(env: dict | None = None) -> Settings:
     """
     env = dict(os.environ if env is None else env)
     preset = env.get(PRESET_VARIABLE, "auto").strip().lower() or "auto"
-    if preset == "auto":
-        preset = detect_preset()
+    preset = detect_preset() if preset == "auto" else preset
     if preset not in PRESETS:
         raise ValueError(f"{PRESET_VARIABLE}={preset!r} is not a preset; "
                          f"choose one of: auto, {', '.join(PRESET_NAMES)}.")
-    defaults = PRESETS[preset]
-    given = {name for name, var in VARIABLES.items() if env.get(var, "").strip()}
-
-    if "weights" in given:
-        weights = env[VARIABLES["weights"]].strip().lower()
-        if weights not in WEIGHT_CHOICES:
-            raise ValueError(f"{VARIABLES['weights']}={weights!r} is not allowed; "
-                             f"choose one of: {', '.join(WEIGHT_CHOICES)}.")
-    else:
-        weights = defaults["weights"]
-
-    if "data_dir" in given:
-        data_dir = _resolve_path(env[VARIABLES["data_dir"]])
-    elif defaults["demo_data"]:
-        data_dir = None
-    else:
-        data_dir = project_root() / "data"
-
-    artifacts_root = (_resolve_path(env[VARIABLES["artifacts_root"]]) if "artifacts_root" in given
-                      else project_root() / "artifacts")
-
-    return Settings(
-        preset=preset,
-        data_dir=data_dir,
-        artifacts_root=artifacts_root,
-        image_size=(_int_from_env(env, "image_size", MIN_IMAGE_SIZE) if "image_size" in given
-                    else defaults["image_size"]),
-        epochs=_int_from_env(env, "epochs", 1) if "epochs" in given else defaults["epochs"],
-        batch_size=(_int_from_env(env, "batch_size", 1) if "batch_size" in given
-                    else defaults["batch_size"]),
-        weights=weights,
-        max_per_class=(_int_from_env(env, "max_per_class", 3, allow_none=True)
-                       if "max_per_class" in given else defaults["max_per_class"]),
-        seed=_int_from_env(env, "seed", 0) if "seed" in given else DEFAULT_SEED,
-        shift_images=(_int_from_env(env, "shift_images", 8, allow_none=True)
-                      if "shift_images" in given else defaults["shift_images"]),
-        corruptions=defaults["corruptions"],
-        latency_calls=defaults["latency_calls"],
-        views=defaults["views"],
-        combiner_epochs=defaults["combiner_epochs"],
-        family_members=defaults["family_members"],
-        dropout_samples=defaults["dropout_samples"],
-        folds=defaults["folds"],
-        overrides=tuple(sorted(given)),
-    )
+    row = {key: value for key, value in PRESETS[preset].items() if key != "demo_data"}
+    defaults = {"data_dir": None if PRESETS[preset]["demo_data"] else project_root() / "data",
+                "artifacts_root": project_root() / "artifacts", "seed": DEFAULT_SEED}
+    given = {name: _read(name, env[var]) for name, var in VARIABLES.items()
+             if env.get(var, "").strip()}
+    return Settings(preset=preset, **{**row, **defaults, **given},
+                    overrides=tuple(sorted(given)))
 
 
 def set_seed(seed: int) -> None:

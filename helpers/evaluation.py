@@ -153,15 +153,15 @@ def latency_ms(model, image_size: int, batch_size: int, repeats: int = 5, warmup
     return float(np.median(timings) * 1000 / batch_size)
 
 
-def costs(model, settings) -> dict:
+def costs(model, settings, latency: bool = True) -> dict:
     """What a model costs: its parameters (shared weights once), its saved file's size when it
-    has one, and its latency per image at batch sizes 1 and 32 (the preset's
-    ``latency_calls`` timed calls each)."""
+    has one, and (unless ``latency=False``) its latency per image at batch sizes 1 and 32 (the
+    preset's ``latency_calls`` timed calls each)."""
     row = {"params": int(model.count_params())}
     path = artifacts.model_path(settings, model.name)
     if path.exists():
         row["size_mb"] = path.stat().st_size / 1e6
-    for batch in (1, 32):
+    for batch in (1, 32) if latency else ():
         row[f"latency_ms_batch{batch}"] = latency_ms(model, settings.image_size, batch,
                                                      repeats=settings.latency_calls)
     return row

@@ -72,11 +72,7 @@ def test_a_killed_kernel_is_reported_with_how_to_resume(tmp_path, monkeypatch):
     assert "python -m helpers.run --from 02" in message and "Train it" in message
 
 
-def test_the_runner_process_does_not_load_tensorflow(monkeypatch):
-    import helpers
-
-    monkeypatch.setattr("sys.orig_argv", ["python", "-c", "import helpers"])
-    assert not helpers._started_as_a_tool()
+def test_the_runner_process_does_not_load_tensorflow():
     # -X importtime lists every module the runner imports; a bad --only stops it after set-up.
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "helpers.run", "--preset", "smoke",
                              "--only", "10"], capture_output=True, text=True, timeout=60)
