@@ -50,7 +50,7 @@ SERIES = (
 #: The worked solutions of the exercises, one notebook per group of notebooks, with what each
 #: reads (07-09's solutions train their own variants on the members and 05's choice).
 SOLUTIONS = (
-    Notebook("01-04_solutions", ("04_mobilenet",), solutions=True),
+    Notebook("01-04_solutions", ("02_custom_cnn", "03_vgg16", "04_mobilenet"), solutions=True),
     Notebook("05-06_solutions", ("06_evaluation",), solutions=True),
     Notebook("07-09_solutions", ("05_ensembles",), solutions=True),
 )
