@@ -177,7 +177,7 @@ def main() -> None:
             continue
         views = settings.epochs if views == -1 else views
         if views not in sources:
-            stored = data.augmented_views(originals, views, seed=settings.seed)
+            stored = features.augmented_views(originals, views, seed=settings.seed)
             sources[views] = (stored, pack_targets(np.tile(train_labels, views),
                                                    teacher_targets(stored)))
         images, targets = sources[views]

@@ -25,8 +25,8 @@ def frozen_parts(name: str, settings: config.Settings, n_classes: int = 8,
     from helpers.lesson import features, mobilenet
 
     if name == "vgg16":
-        backbone = models.freeze_all_but_last(models.backbone("vgg16", settings),
-                                              features.VGG16_TRAINABLE)
+        backbone = features.freeze_all_but_last(models.backbone("vgg16", settings),
+                                                features.VGG16_TRAINABLE)
         bottom, top = features.split_at(backbone, features.VGG16_TRAINABLE)
         return bottom, features.vgg16_head(top, n_classes, head_name or "vgg16_head")
     if name == "mobilenet":

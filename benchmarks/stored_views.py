@@ -58,7 +58,7 @@ def stored(settings, ds, views: int, seed: int) -> tuple[np.ndarray, float]:
     member = features.assemble_member(bottom, head, "vgg16", settings, "vgg16")
     start = time.perf_counter()
     extractor = features.feature_extractor(bottom, "vgg16", settings)
-    made = data.augmented_views(ds.images("train"), views, seed=seed)
+    made = features.augmented_views(ds.images("train"), views, seed=seed)
     train = data.array_dataset([features.stored_features(extractor, made, "float16")],
                                np.tile(ds.labels("train"), views), settings.batch_size,
                                shuffle_seed=seed)

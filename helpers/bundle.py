@@ -97,8 +97,9 @@ def unpack(settings: Settings, source: Path) -> list[Path]:
     clashes = [name for name, data in files.items() if (settings.run_dir / name).exists()
                and (settings.run_dir / name).read_bytes() != data]
     if clashes:
-        raise ValueError(f"{settings.run_dir} already holds other versions of {', '.join(clashes)}; "
-                         f"move that folder away to unpack the bundle. Nothing was unpacked.")
+        raise ValueError(f"{settings.run_dir} already holds other versions of "
+                         f"{', '.join(clashes)}; move that folder away to unpack the bundle. "
+                         f"Nothing was unpacked.")
     written = []
     for name, data in files.items():
         path = settings.run_dir / name

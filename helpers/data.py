@@ -435,26 +435,6 @@ def load_data(settings: Settings) -> Data:
                 batch_size=settings.batch_size)
 
 
-def augmented_views(images: np.ndarray, views: int, seed: int = 0,
-                    batch_size: int = 64) -> np.ndarray:
-    """``views`` augmented copies of every image, made once with the series' augmentation
-    (``views * n`` images, view by view: rows ``v * n + i`` are view ``v`` of image ``i``),
-    as uint8 0-255 RGB. Training on stored views instead of augmenting inside the model lets
-    anything computed from an image (a frozen backbone's output, a teacher's target) be
-    computed once per view instead of once per epoch. Uses notebook 01's ``augmentation``."""
-    from helpers.lesson.data_prep import augmentation
-
-    layer = augmentation(seed=seed)
-    out = np.empty((views * len(images), *images.shape[1:]), dtype=np.uint8)
-    for v in range(views):
-        for start in range(0, len(images), batch_size):
-            batch = np.asarray(images[start:start + batch_size], dtype="float32")
-            view = np.asarray(layer(batch, training=True))
-            out[v * len(images) + start: v * len(images) + start + len(batch)] = np.clip(
-                np.round(view), 0, 255)
-    return out
-
-
 def image_sizes(files: list[Path]) -> np.ndarray:
     """(width, height) of each image, read from the headers only (fast)."""
     from PIL import Image

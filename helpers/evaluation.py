@@ -93,27 +93,6 @@ def per_class_f1(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
                         zero_division=0)
 
 
-def disagreement(probs_a: np.ndarray, probs_b: np.ndarray) -> float:
-    """Share of images on which two models predict different classes."""
-    return float(np.mean(probs_a.argmax(1) != probs_b.argmax(1)))
-
-
-def oracle_accuracy(labels: np.ndarray, member_probs: list[np.ndarray]) -> float:
-    """Share of images that at least one member classifies correctly: an upper bound for
-    any ensemble that picks one member's answer."""
-    right = np.stack([p.argmax(1) == labels for p in member_probs])
-    return float(right.any(axis=0).mean())
-
-
-def closest_member(ensemble_probs: np.ndarray, member_probs: dict[str, np.ndarray]) -> dict:
-    """The member whose probabilities the ensemble's are closest to, and the mean total
-    variation distance between them (0: the ensemble *is* that member on these images)."""
-    distance = {name: float(np.mean(0.5 * np.abs(ensemble_probs - probs).sum(axis=1)))
-                for name, probs in member_probs.items()}
-    name = min(distance, key=distance.get)
-    return {"member": name, "mean_total_variation": round(distance[name], 4)}
-
-
 _INFERENCE_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 

@@ -1,6 +1,5 @@
 """Model plumbing shared by the notebooks: the shared image input, each backbone's own
-preprocessing as a layer, ImageNet backbones that fail clearly offline, freezing, and the
-BatchNormalization set-up of backbones without pre-trained weights.
+preprocessing as a layer, and ImageNet backbones that fail clearly offline.
 
 The architectures themselves live in the notebooks: they are the lesson. Saving and loading
 are in ``helpers.artifacts``.
@@ -13,7 +12,6 @@ import socket
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from helpers.config import Settings
 
@@ -86,77 +84,3 @@ def backbone(name: str, settings: Settings) -> keras.Model:
                 f"or train from scratch with ENSEMBLE_WEIGHTS=none.")
     return constructors[name](include_top=False, weights=weights, input_shape=settings.image_shape,
                               name=f"{name}_backbone")
-
-
-def estimate_batchnorm_statistics(backbone_model: keras.Model, name: str, dataset,
-                                  max_images: int = 256) -> int:
-    """Set the moving mean and variance of every BatchNormalization layer of a backbone to
-    their average over up to ``max_images`` images (raw 0-255 RGB) from ``dataset``, a
-    pipeline of ``(images, labels)`` batches. Returns the number of layers set.
-
-    Only for randomly initialised backbones (``ENSEMBLE_WEIGHTS=none``): their moving
-    statistics start at mean 0 and variance 1, which does not match what the random
-    convolutions produce, so a frozen random MobileNet shrinks every image to almost zero
-    (about 1e-20) and its head has nothing to learn from. Pretrained weights come with
-    statistics that match, so they need no calibration. It runs batch by batch, so its
-    memory is that of one batch, whatever ``max_images`` is.
-    """
-    layers = [layer for layer in backbone_model.layers
-              if isinstance(layer, keras.layers.BatchNormalization)]
-    if not layers:
-        return 0  # nothing to estimate (VGG16 has no BatchNormalization): no pass over the data
-    saved = [(layer.trainable, layer.momentum) for layer in layers]
-    preprocess = BackbonePreprocess(name)
-    seen = batches = 0
-    for images, _ in dataset:
-        batches += 1
-        for layer in layers:
-            # momentum (k-1)/k after k batches: the moving statistics are the plain average
-            layer.trainable, layer.momentum = True, (batches - 1) / batches
-        images = np.asarray(images, dtype="float32")[: max_images - seen]
-        backbone_model(preprocess(images), training=True)
-        seen += len(images)
-        if seen >= max_images:
-            break
-    for layer, (trainable, momentum) in zip(layers, saved):
-        layer.trainable, layer.momentum = trainable, momentum
-    return len(layers)
-
-
-def train_whole(backbone_model: keras.Model, batchnorm_momentum: float = 0.9) -> keras.Model:
-    """Make every layer of a randomly initialised backbone trainable, for ``ENSEMBLE_WEIGHTS=none``.
-
-    There are no pre-trained weights to protect, so the whole network learns and its
-    BatchNormalization layers learn their statistics (call it with ``training`` left to Keras).
-    Their momentum is lowered from 0.99 to ``batchnorm_momentum``: a run of a few hundred
-    steps would otherwise leave the moving averages, which validation and prediction use,
-    far behind the statistics the layers actually see."""
-    backbone_model.trainable = True
-    for layer in backbone_model.layers:
-        layer.trainable = True  # one by one: the model's flag does not undo a layer's own freezing
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = batchnorm_momentum
-    return backbone_model
-
-
-def freeze_all_but_last(model: keras.Model, trainable_layers: int) -> keras.Model:
-    """Freeze every layer of ``model`` except the last ``trainable_layers``, and keep every
-    BatchNormalization layer frozen too, so it always normalises with its stored statistics.
-
-    Calling a backbone with ``training=False`` inside a functional model does *not* keep its
-    BatchNormalization in inference mode during ``fit`` in Keras 3: ``fit`` calls the outer model
-    with ``training=True``, which the inner call inherits (``tests/test_models.py`` shows it).
-    A BatchNormalization layer with ``trainable = False`` runs in inference mode whatever the
-    call says, so freezing it is what protects the pre-trained statistics."""
-    model.trainable = True
-    for layer in model.layers[:-trainable_layers]:
-        layer.trainable = False
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
-    return model
-
-
-def count_params(model: keras.Model) -> dict[str, int]:
-    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
-    return {"trainable": trainable, "total": int(model.count_params())}

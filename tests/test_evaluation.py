@@ -6,20 +6,21 @@ import numpy as np
 import pytest
 
 from helpers import evaluation, reports
+from helpers.lesson import judging
 from tests.conftest import random_probs
 
 
 def test_diversity_measures():
     labels = np.array([0, 1, 2])
     a, b = np.eye(3)[[0, 1, 1]], np.eye(3)[[1, 0, 2]]
-    assert evaluation.disagreement(a, b) == 1.0
-    assert evaluation.oracle_accuracy(labels, [a, b]) == 1.0
-    assert evaluation.oracle_accuracy(labels, [a]) == pytest.approx(2 / 3)
+    assert judging.disagreement(a, b) == 1.0
+    assert judging.oracle_accuracy(labels, [a, b]) == 1.0
+    assert judging.oracle_accuracy(labels, [a]) == pytest.approx(2 / 3)
 
 
 def test_closest_member_finds_an_ensemble_that_is_one_member():
     a, b = random_probs(20, seed=1), random_probs(20, seed=2)
-    closest = evaluation.closest_member(0.999 * a + 0.001 * b, {"a": a, "b": b})
+    closest = judging.closest_member(0.999 * a + 0.001 * b, {"a": a, "b": b})
     assert closest["member"] == "a" and closest["mean_total_variation"] < 0.01
 
 

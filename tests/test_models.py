@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from helpers import artifacts, callbacks, data, models
-from helpers.lesson import combiners
+from helpers.lesson import combiners, features, mobilenet
 from tests.conftest import run_python, tiny_member, with_settings
 
 
@@ -24,7 +24,7 @@ def test_unknown_backbone_is_a_value_error():
 
 def test_freeze_all_but_last(smoke_settings):
     base = models.backbone("vgg16", smoke_settings)
-    models.freeze_all_but_last(base, 3)
+    features.freeze_all_but_last(base, 3)
     assert [layer.trainable for layer in base.layers[-4:]] == [False, True, True, True]
     assert not any(layer.trainable for layer in base.layers[:-3])
 
@@ -32,16 +32,16 @@ def test_freeze_all_but_last(smoke_settings):
 def test_estimated_batchnorm_statistics_bring_back_the_signal_of_a_random_mobilenet(smoke_settings):
     import tensorflow as tf
 
-    base = models.freeze_all_but_last(models.backbone("mobilenet", smoke_settings), 5)
+    base = features.freeze_all_but_last(models.backbone("mobilenet", smoke_settings), 5)
     images = np.random.default_rng(0).uniform(0, 255, (16, 48, 48, 3)).astype("float32")
     pipeline = tf.data.Dataset.from_tensor_slices((images, np.zeros(16, "int32"))).batch(8)
 
-    def features():
+    def outputs():
         return base(models.BackbonePreprocess("mobilenet")(images), training=False).numpy()
 
-    assert np.abs(features()).max() < 1e-6  # mean 0 / variance 1 statistics: the signal vanishes
-    assert models.estimate_batchnorm_statistics(base, "mobilenet", pipeline, max_images=16) == 27
-    estimated = features()
+    assert np.abs(outputs()).max() < 1e-6  # mean 0 / variance 1 statistics: the signal vanishes
+    assert mobilenet.estimate_batchnorm_statistics(base, "mobilenet", pipeline, max_images=16) == 27
+    estimated = outputs()
     assert estimated.std(axis=0).mean() > 0.05  # images now differ from each other
     # the last five layers are unfrozen but for their BatchNormalization (freeze_all_but_last)
     assert [layer.trainable for layer in base.layers[-6:]] == [False, False, True, True, False, True]
@@ -213,7 +213,7 @@ def test_a_frozen_backbones_batchnorm_keeps_its_statistics_during_fit(smoke_sett
     for freeze in (False, True):
         backbone = models.backbone("mobilenet", smoke_settings)
         if freeze:
-            models.freeze_all_but_last(backbone, 5)
+            features.freeze_all_but_last(backbone, 5)
         else:  # the pattern that does not work: unfrozen BatchNormalization, training=False
             backbone.trainable = True
         bottom, top = features.split_at(backbone, 5)

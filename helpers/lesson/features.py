@@ -17,6 +17,18 @@ from helpers.lesson.data_prep import augmentation
 VGG16_TRAINABLE = 3  # block5_conv2, block5_conv3, block5_pool: the rest stays frozen
 
 
+def freeze_all_but_last(model: keras.Model, trainable_layers: int) -> keras.Model:
+    """Freeze every layer of ``model`` but the last ``trainable_layers``, and every
+    BatchNormalization layer wherever it is."""
+    model.trainable = True
+    for layer in model.layers[:-trainable_layers]:
+        layer.trainable = False
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    return model
+
+
 # ---------- notebook 03: Run the frozen part once per image
 def split_at(backbone: keras.Model, trainable_layers: int) -> tuple:
     """The frozen bottom of a backbone (all but its last ``trainable_layers`` layers) and its
@@ -47,6 +59,21 @@ def stored_features(extractor: keras.Model, images: np.ndarray, dtype: str = "fl
     memory, precise enough for training on many views; predictions use float32."""
     return extractor.predict(np.asarray(images, dtype="float32"), batch_size=batch_size,
                              verbose=0).astype(dtype)
+
+
+# ---------- notebook 03: Keep augmentation with stored views
+def augmented_views(images: np.ndarray, views: int, seed: int = 0,
+                    batch_size: int = 64) -> np.ndarray:
+    """``views`` augmented copies of every image, made once with notebook 01's augmentation, as
+    0-255 RGB: row ``v * n + i`` is view ``v`` of image ``i``."""
+    layer = augmentation(seed=seed)
+    out = np.empty((views * len(images), *images.shape[1:]), dtype=np.uint8)
+    for v in range(views):
+        for start in range(0, len(images), batch_size):
+            batch = np.asarray(images[start:start + batch_size], dtype="float32")
+            rows = slice(v * len(images) + start, v * len(images) + start + len(batch))
+            out[rows] = np.clip(np.round(layer(batch, training=True)), 0, 255)
+    return out
 
 
 # ---------- notebook 03: Build the head

@@ -122,3 +122,24 @@ def mcnemar(labels: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray) -> dic
     n = only_a + only_b
     p_value = 1.0 if n == 0 else float(stats.binomtest(only_a, n, 0.5).pvalue)
     return {"only_a_right": only_a, "only_b_right": only_b, "p_value": p_value}
+
+
+# ---------- notebook 06: Measure how diverse the members are
+def disagreement(probs_a: np.ndarray, probs_b: np.ndarray) -> float:
+    """Share of images on which two models predict different classes."""
+    return float(np.mean(probs_a.argmax(1) != probs_b.argmax(1)))
+
+
+def oracle_accuracy(labels: np.ndarray, member_probs: list) -> float:
+    """Share of images at least one member gets right: a bound for any ensemble that picks one
+    member's answer."""
+    return float(np.stack([p.argmax(1) == labels for p in member_probs]).any(axis=0).mean())
+
+
+def closest_member(ensemble_probs: np.ndarray, member_probs: dict) -> dict:
+    """The member whose probabilities the ensemble's are closest to, by the mean total
+    variation distance (half the summed absolute difference; 0: the same probabilities)."""
+    distance = {name: float(np.mean(0.5 * np.abs(ensemble_probs - probs).sum(axis=1)))
+                for name, probs in member_probs.items()}
+    name = min(distance, key=distance.get)
+    return {"member": name, "mean_total_variation": round(distance[name], 4)}

@@ -7,10 +7,46 @@ fails while the two differ).
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from helpers import models
 from helpers.lesson.data_prep import augmentation
-from helpers.lesson.features import split_at
+from helpers.lesson.features import freeze_all_but_last, split_at
+
+
+# ---------- notebook 04: Decide what to freeze
+def train_whole(backbone: keras.Model, batchnorm_momentum: float = 0.9) -> keras.Model:
+    """Every layer of a random backbone trainable, BatchNormalization's averages quicker to
+    follow (momentum 0.9 instead of 0.99)."""
+    backbone.trainable = True
+    for layer in backbone.layers:
+        layer.trainable = True  # one by one: the model's flag does not undo a layer's own
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = batchnorm_momentum
+    return backbone
+
+
+def estimate_batchnorm_statistics(backbone: keras.Model, name: str, dataset,
+                                  max_images: int = 256) -> int:
+    """Set every BatchNormalization layer's moving mean and variance to their average over up
+    to ``max_images`` raw 0-255 images of ``dataset``, batch by batch; returns how many layers
+    were set."""
+    layers = [layer for layer in backbone.layers
+              if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [(layer.trainable, layer.momentum) for layer in layers]
+    preprocess, seen, batches = models.BackbonePreprocess(name), 0, 0
+    for images, _ in dataset:
+        batches += 1
+        for layer in layers:  # momentum (k-1)/k after k batches: the plain average
+            layer.trainable, layer.momentum = True, (batches - 1) / batches
+        images = np.asarray(images, dtype="float32")[: max_images - seen]
+        backbone(preprocess(images), training=True)
+        seen += len(images)
+        if seen >= max_images or not layers:
+            break
+    for layer, (trainable, momentum) in zip(layers, saved):
+        layer.trainable, layer.momentum = trainable, momentum
+    return len(layers)
 
 
 # ---------- notebook 04: Decide what to freeze
@@ -43,8 +79,7 @@ def mobilenet_head(top: keras.Model, n_classes: int, name: str = "mobilenet_head
 
 def mobilenet_parts(settings, n_classes: int, name: str = "mobilenet_head") -> tuple:
     """With ImageNet weights: the frozen bottom and the compiled head that trains on its output."""
-    backbone = models.freeze_all_but_last(models.backbone("mobilenet", settings),
-                                          MOBILENET_TRAINABLE)
+    backbone = freeze_all_but_last(models.backbone("mobilenet", settings), MOBILENET_TRAINABLE)
     bottom, top = split_at(backbone, MOBILENET_TRAINABLE)
     return bottom, mobilenet_head(top, n_classes, name)
 
@@ -53,9 +88,9 @@ def mobilenet_from_scratch(settings, n_classes: int, train_data=None,
                            name: str = "mobilenet") -> keras.Model:
     """Without ImageNet weights: the whole network learns, BatchNormalization included (its
     statistics first estimated on ``train_data``), with pooling, a softmax layer and Adam."""
-    backbone = models.train_whole(models.backbone("mobilenet", settings))
+    backbone = train_whole(models.backbone("mobilenet", settings))
     if train_data is not None:
-        models.estimate_batchnorm_statistics(backbone, "mobilenet", train_data)
+        estimate_batchnorm_statistics(backbone, "mobilenet", train_data)
     inputs = models.image_input(settings)
     x = augmentation(seed=settings.seed)(inputs)
     x = models.BackbonePreprocess("mobilenet")(x)
