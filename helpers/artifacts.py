@@ -121,15 +121,17 @@ def provenance(settings: Settings) -> dict:
     return {**settings.fingerprint(), "split_sha256": digest}
 
 
+def differences(recorded: dict, current: dict, there: str = "there") -> str:
+    """Every setting where ``recorded`` and ``current`` differ, as ``key: 'a' there, 'b' now``
+    (empty when they agree)."""
+    return "; ".join(f"{key}: {recorded.get(key)!r} {there}, {value!r} now"
+                     for key, value in current.items() if recorded.get(key) != value)
+
+
 def check_provenance(recorded: dict, settings: Settings, path: Path, name: str) -> None:
     """Raise a ``ValueError`` naming every difference between what ``path`` was made from
     and the current settings and split, and the notebook that remakes it."""
-    current = provenance(settings)
-    differences = {key: (recorded.get(key), value) for key, value in current.items()
-                   if recorded.get(key) != value}
-    if differences:
-        details = "; ".join(f"{key}: {old!r} there, {new!r} now"
-                            for key, (old, new) in differences.items())
+    if details := differences(recorded, provenance(settings)):
         raise ValueError(f"{path} was made with other settings or another split ({details}). "
                          f"It is not mixed into this run: rerun {made_by(name)} with the current "
                          f"settings.")

@@ -85,12 +85,8 @@ def unpack(settings: Settings, source: Path) -> list[Path]:
     if damaged:
         raise ValueError(f"{source} is damaged: {', '.join(damaged)} differ from the digests it "
                          f"was packed with. Copy the bundle again. Nothing was unpacked.")
-    wanted = settings.fingerprint()
-    differences = {k: (v, wanted.get(k)) for k, v in manifest["settings"].items()
-                   if wanted.get(k) != v}
-    if differences:
-        details = "; ".join(f"{k}: {there!r} in the bundle, {here!r} here"
-                            for k, (there, here) in differences.items())
+    details = artifacts.differences(manifest["settings"], settings.fingerprint(), "in the bundle")
+    if details:
         raise ValueError(f"{source} was packed for other settings ({details}). Set the "
                          f"ENSEMBLE_* variables (see the README's Presets) to the bundle's, or "
                          f"ask for a bundle of yours. Nothing was unpacked.")
