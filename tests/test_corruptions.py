@@ -65,9 +65,10 @@ def test_bad_arguments_are_clear_errors():
         corruptions.corrupt(images[0], "contrast", 1)
 
 
-def test_smoke_preset_uses_fewer_corruptions_and_the_others_all():
-    smoke = config.load({"ENSEMBLE_PRESET": "smoke"}).corruptions
-    assert set(smoke) < set(NAMES) and config.load({"ENSEMBLE_PRESET": "cpu"}).corruptions is None
+def test_every_preset_applies_corruptions_that_notebook_07_writes():
+    chosen = {p: config.load({"ENSEMBLE_PRESET": p}).corruptions for p in config.PRESET_NAMES}
+    assert all(set(names) < set(NAMES) for names in (chosen["smoke"], chosen["cpu"]))
+    assert chosen["gpu"] is None  # all of them
     assert len(NAMES) >= 5 and set(NAMES) == set(corruptions.PARAMETERS)
 
 
