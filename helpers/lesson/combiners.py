@@ -81,8 +81,9 @@ def fit_combiner(combiner: keras.Model, inputs: list, labels: np.ndarray, seed: 
     None for a combiner with nothing to train. ``epochs=None``: stop early on a holdout."""
     if not combiner.trainable_weights:
         return None
-    combiner.compile(optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=32,
-                     loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    if getattr(combiner, "optimizer", None) is None:  # once: refits reuse the compiled step
+        combiner.compile(optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=32,
+                         loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     if epochs is not None:
         train = data.array_dataset(inputs, labels, shuffle_seed=seed)
         return combiner.fit(train, epochs=epochs, verbose=0)
@@ -149,9 +150,18 @@ def cross_fit(fit, inputs: list, labels: np.ndarray, folds: np.ndarray) -> Cross
 
 
 def keras_fitter(build, seed: int = 0, learning_rate: float = 2e-2, max_epochs: int = 100):
-    """A fitter for the Keras combiner that ``build()`` makes, fitted by ``fit_combiner``."""
+    """A fitter for the Keras combiner that ``build()`` makes, fitted by ``fit_combiner``. The
+    combiner is built once, and every fit starts it again from the same weights with a fresh
+    optimizer: a new combiner each time would cost Keras a new compiled training step."""
+    combiner = build()
+    start = combiner.get_weights()
+
     def fit(inputs, labels, epochs=None):
-        combiner = build()
+        combiner.set_weights(start)
+        optimizer = getattr(combiner, "optimizer", None)
+        for variable in optimizer.variables if optimizer else ():
+            if variable.name != "learning_rate":  # the step count and Adam's averages restart
+                variable.assign(ops.zeros_like(variable))
         history = fit_combiner(combiner, inputs, labels, seed=seed, learning_rate=learning_rate,
                                epochs=epochs, max_epochs=max_epochs)
         if epochs is None and history is not None:  # the epoch with the best holdout loss
