@@ -50,8 +50,9 @@ PRESETS: dict[str, dict] = {
     # Notebook 07 corrupts 256 of the test images (enough to tell gaps of a few points apart).
     "cpu": {"image_size": 128, "epochs": 10, "weights": "imagenet", "batch_size": 32,
             "max_per_class": 100, "demo_data": False, "shift_images": 256,
-            "corruptions": ("gaussian_noise", "gaussian_blur", "contrast"), "latency_calls": 3, "views": 2, "combiner_epochs": 100,
-            "family_members": 3, "dropout_samples": 16, "folds": 5},
+            "corruptions": ("gaussian_noise", "gaussian_blur", "contrast"),
+            "latency_calls": 3, "views": 2, "combiner_epochs": 100, "family_members": 3,
+            "dropout_samples": 16, "folds": 5},
     "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,
             "max_per_class": None, "demo_data": False, "shift_images": None,
             "corruptions": None, "latency_calls": 5, "views": 4, "combiner_epochs": 100,
