@@ -25,7 +25,7 @@ from pathlib import Path
 import stand_ins
 from training_cost import REAL_CLASS_COUNTS
 
-from helpers import generated_dataset
+from helpers import config, generated_dataset
 
 
 def main() -> None:
@@ -47,7 +47,8 @@ def main() -> None:
     chosen = next(p for p in cost["projections"] if all(p[k] == v for k, v in preset.items()))
     projected = chosen["minutes"]
     result = {"images": sum(REAL_CLASS_COUNTS.values()), "machine": stand_ins.machine(),
-              "settings": {**preset, "latency_calls": cost["latency_calls"]},
+              "settings": {**preset, "latency_calls": cost["latency_calls"],
+                           "corruptions": len(config.PRESETS["cpu"]["corruptions"])},
               "measured_minutes": memory["seconds"] / 60, "projected_minutes": projected,
               "projected_per_notebook_minutes": chosen["per_notebook"],
               "peak_total_bytes": memory["peak_total_bytes"],

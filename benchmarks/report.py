@@ -61,7 +61,9 @@ def checks() -> list[tuple[str, dict]]:
 
 
 def current_preset(keys) -> dict:
-    return {key: config.PRESETS["cpu"][key] for key in keys}
+    """The ``cpu`` preset's values of ``keys`` (corruptions as a count, as the checks record)."""
+    preset = {**config.PRESETS["cpu"], "corruptions": len(config.PRESETS["cpu"]["corruptions"])}
+    return {key: preset[key] for key in keys}
 
 
 def preset_row(cost: dict, preset: dict) -> dict | None:
@@ -74,7 +76,7 @@ def describe(settings: dict) -> str:
     words = {"image_size": "{} px", "max_per_class": "{} training images per class",
              "epochs": "{} epochs max", "views": "{} stored views",
              "shift_images": "{} test images per corrupted copy",
-             "latency_calls": "{} latency calls"}
+             "latency_calls": "{} latency calls", "corruptions": "{} corruption types"}
     return ", ".join(words[k].format("all" if v is None else v) for k, v in settings.items()
                      if k in words)
 
@@ -411,7 +413,7 @@ def training_note(r: dict) -> str:
                      "measured best among the ways cheaper than augmentation inside the model "
                      f"(Stored views, below), but are projected at {minutes_of(four):.1f} min, "
                      + ("beyond" if minutes_of(four) > r["goal_minutes"] else "within")
-                     + " the goal.")
+                     + " the goal on the machine of that measurement.")
     if r.get("anchor"):
         a = r["anchor"]
         text += ("\n\n   The projection is also **anchored** to an end-to-end check (below), "
@@ -431,7 +433,7 @@ def training_note(r: dict) -> str:
                 if check.get("note"):
                     text += f" The check's file adds: \"{check['note']}\"."
         latest = load("real_size_run")
-        if latest and latest["settings"] != a["settings"]:
+        if latest and changed(a["settings"], latest["settings"]):
             text += (" Rerunning `training_cost.py` now would anchor it to the latest check "
                      f"({describe(changed(a['settings'], latest['settings']))}).")
     now = current_preset(recorded)
@@ -665,11 +667,22 @@ def summary() -> list[str]:
         if (cpu := load("peak_memory_cpu")) and abs(cpu["seconds"] / 60
                                                      - r["measured_minutes"]) < 1e-6:
             memory_note = f", peak memory **{gib(cpu['peak_total_bytes'])}**"
-        goal = (f" (goal {cost['goal_minutes']} min, "
-                f"{verdict(r['measured_minutes'] <= cost['goal_minutes'])})" if cost else "")
+        goal = (f" (goal {cost['goal_minutes']} min: "
+                f"{verdict(r['measured_minutes'] <= cost['goal_minutes'])} on that machine)"
+                if cost else "")
         lines.append(f"- The `cpu` preset, all notebooks on a generated dataset of the real size "
                      f"({r['images']:,} images; {describe(r['settings'])}): "
-                     f"**{r['measured_minutes']:.1f} min** end to end{goal}{memory_note}.")
+                     f"**{r['measured_minutes']:.1f} min** end to end on {r['machine']}"
+                     f"{goal}{memory_note}.")
+        slower = [c for _, c in found[:-1] if c["machine"] != r["machine"]
+                  and c["settings"]["max_per_class"] == r["settings"]["max_per_class"]
+                  and c["measured_minutes"] > r["measured_minutes"]]
+        if slower:
+            c = slower[-1]
+            lines.append(f"  An earlier check with {describe(changed(r['settings'], c['settings']))}"
+                         f" took **{c['measured_minutes']:.1f} min** on {c['machine']}: machines"
+                         " differ in speed by up to four times, so allow for more than the"
+                         " figure above.")
         differs = changed(r["settings"], current_preset(r["settings"]))
         same_calls = cost and cost["latency_calls"] == config.PRESETS["cpu"]["latency_calls"]
         if differs and same_calls and (row := preset_row(cost,

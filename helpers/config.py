@@ -43,11 +43,12 @@ PRESETS: dict[str, dict] = {
               "views": 2, "combiner_epochs": 20, "family_members": 2, "dropout_samples": 2,
               "folds": 2},
     # The split is the whole dataset's; only training is capped (100 images per class). Frozen
-    # parts run once per stored view (2 views; 4, which measured best, cost more than the goal
-    # allows). Sized by end-to-end runs on a generated dataset of the real size
-    # (benchmarks/real_size_run.py, a 2-core machine): 54 minutes with 150 images per class and
-    # 5 latency calls, then 44 minutes with these settings at 64 images per corrupted copy.
-    # Notebook 07 corrupts 256 of the test images (enough to tell gaps of a few points apart).
+    # parts run once per stored view (2 views; 4 measured best but leave no margin for a slower
+    # machine). Sized by end-to-end runs on a generated dataset of the real size
+    # (benchmarks/real_size_run.py, 2-core machines): 54 minutes with 150 images per class and
+    # 5 latency calls, then 44 minutes with these settings at 64 images per corrupted copy; 16
+    # minutes for the settings below on a faster machine. Notebook 07 corrupts 256 of the test
+    # images in three corruption types (enough to tell gaps of a few points apart).
     "cpu": {"image_size": 128, "epochs": 10, "weights": "imagenet", "batch_size": 32,
             "max_per_class": 100, "demo_data": False, "shift_images": 256,
             "corruptions": ("gaussian_noise", "gaussian_blur", "contrast"),
