@@ -655,7 +655,8 @@ def summary() -> list[str]:
     lines = []
     if r := load("smoke_suite"):
         lines.append(f"- `python -m helpers.run --preset smoke` (all {len(r['per_notebook_s'])} "
-                     f"notebooks, fresh artifacts): **{r['suite_s']:.0f} s**, {r['ratio']:.2f}x "
+                     f"notebooks, fresh artifacts): **{r['suite_s']:.0f} s** on {r['machine']}, "
+                     f"{r['ratio']:.2f}x "
                      f"its floor of as many fresh kernels importing TensorFlow "
                      f"({r['floor_s']:.0f} s); goal {r['goal_ratio']:.0f}x, "
                      f"{verdict(r['ratio'] <= r['goal_ratio'])}.")
