@@ -59,6 +59,30 @@ def test_download_offline_fails_fast_with_the_manual_route(tmp_path, monkeypatch
     assert "by hand" in str(error.value) and data.KAGGLE_URL in str(error.value)
 
 
+def test_download_online_calls_kagglehub_as_the_installed_version_allows(tmp_path, monkeypatch):
+    """The pinned handle, into the target folder; binding to the real signature fails on a
+    kagglehub too old for ``output_dir`` (before 0.4.3), which requirements.txt excludes."""
+    import inspect
+
+    import kagglehub
+
+    real = inspect.signature(kagglehub.dataset_download)
+    calls = []
+
+    def fake_download(*args, **kwargs):
+        real.bind(*args, **kwargs)
+        calls.append((args, kwargs))
+        out = tmp_path / "target" / "natural_images"
+        return str(generated_dataset.ensure_demo_dataset(out, seed=1, images_per_class=6).parent)
+
+    monkeypatch.setattr(data, "_kaggle_reachable", lambda timeout=5.0: True)
+    monkeypatch.setattr(kagglehub, "dataset_download", fake_download)
+    root = data.download(tmp_path / "target")
+    assert calls == [((f"{data.KAGGLE_DATASET}/versions/{data.KAGGLE_VERSION}",),
+                      {"output_dir": str(tmp_path / "target")})]
+    assert root == tmp_path / "target" / "natural_images"
+
+
 def test_reachability_check_never_hangs():
     start = time.perf_counter()
     data._kaggle_reachable(timeout=1.0)
