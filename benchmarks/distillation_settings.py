@@ -66,7 +66,7 @@ def training_callbacks(settings):
     import keras
 
     return [c for c in callbacks.standard(settings, "distillation_probe")
-            if isinstance(c, (keras.callbacks.ReduceLROnPlateau, keras.callbacks.EarlyStopping))]
+            if isinstance(c, keras.callbacks.ReduceLROnPlateau | keras.callbacks.EarlyStopping)]
 
 
 def without_augmentation(model, frozen: bool):

@@ -74,7 +74,7 @@ class HoldoutEarlyStopping(keras.callbacks.Callback):
         import tensorflow as tf
 
         model, labels = self.model, tf.constant(self.labels)
-        inputs = ([tf.constant(x) for x in self.inputs] if isinstance(self.inputs, (list, tuple))
+        inputs = ([tf.constant(x) for x in self.inputs] if isinstance(self.inputs, list | tuple)
                   else tf.constant(self.inputs))
 
         @tf.function

@@ -102,7 +102,7 @@ def epoch_seconds(model: keras.Model, x, y=None, batch_size: int = 32) -> float:
     """Seconds for one training epoch, after one untimed epoch that builds the graph.
     ``x`` is a ``tf.data`` pipeline, or a list of arrays (one per input) with labels ``y``."""
     if y is not None:
-        x = data.array_dataset(list(x) if isinstance(x, (list, tuple)) else [x], y, batch_size)
+        x = data.array_dataset(list(x) if isinstance(x, list | tuple) else [x], y, batch_size)
     model.fit(x, epochs=1, verbose=0)
     start = time.perf_counter()
     model.fit(x, epochs=1, verbose=0)

@@ -29,7 +29,7 @@ def predict(model, dataset, batch_size: int = 32):
                    for i in range(0, len(dataset), batch_size)]
     else:
         batches = [run(images) for images, _ in dataset]
-    if isinstance(batches[0], (list, tuple)):
+    if isinstance(batches[0], list | tuple):
         return [np.concatenate([np.asarray(b[i]) for b in batches]) for i in range(len(batches[0]))]
     return np.concatenate([np.asarray(b) for b in batches])
 

@@ -56,10 +56,10 @@ def test_exported_cells_only_define(notebook):
     """An exported cell defines functions, classes and constants; running the notebook's steps
     there would run them on import too. The ``#| default_exp`` cell only imports."""
     _, imports, cells = export.lesson_cells(notebook.path)
-    assert all(isinstance(node, (ast.Import, ast.ImportFrom)) for node in ast.parse(imports).body)
+    assert all(isinstance(node, ast.Import | ast.ImportFrom) for node in ast.parse(imports).body)
     for heading, source in cells:
         for node in ast.parse(source).body:
-            assert isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)), (
+            assert isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Assign | ast.AnnAssign), (
                 f"{notebook.name}, cell under '{heading}': exported cells may only define "
                 f"(found {type(node).__name__} on line {node.lineno})")
 
