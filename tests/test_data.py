@@ -1,4 +1,5 @@
 import hashlib
+import inspect
 import time
 
 import numpy as np
@@ -62,8 +63,6 @@ def test_download_offline_fails_fast_with_the_manual_route(tmp_path, monkeypatch
 def test_download_online_calls_kagglehub_as_the_installed_version_allows(tmp_path, monkeypatch):
     """The pinned handle, into the target folder; binding to the real signature fails on a
     kagglehub too old for ``output_dir`` (before 0.4.3), which requirements.txt excludes."""
-    import inspect
-
     import kagglehub
 
     real = inspect.signature(kagglehub.dataset_download)
