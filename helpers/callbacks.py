@@ -35,19 +35,29 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             save_model(self.model, self.filepath, self.settings)
 
 
-def standard(settings: Settings, name: str) -> list[keras.callbacks.Callback]:
-    """The original tutorial's callbacks, kept, plus a CSV log of the history:
+def schedule(verbose: int = 1) -> list[keras.callbacks.Callback]:
+    """The series' training schedule, the original tutorial's, written once: every member, 09's
+    copies, the solutions and the benchmarks train with it.
 
     - ReduceLROnPlateau: divide the learning rate by 5 after 3 epochs without a better val_loss;
-    - EarlyStopping: stop after 5 such epochs and restore the best weights;
+    - EarlyStopping: stop after 5 such epochs and restore the best weights.
+    """
+    return [
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", patience=3, factor=0.2,
+                                          min_lr=1e-6, verbose=verbose),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True,
+                                      verbose=verbose),
+    ]
+
+
+def standard(settings: Settings, name: str) -> list[keras.callbacks.Callback]:
+    """The members' callbacks: the training ``schedule()``, plus
+
     - BestModelCheckpoint: the best model as ``<artifacts>/models/<name>.keras``;
     - CSVLogger: every epoch's metrics in ``<artifacts>/history/<name>.csv``.
     """
     return [
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", patience=3, factor=0.2,
-                                          min_lr=1e-6, verbose=1),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True,
-                                      verbose=1),
+        *schedule(),
         BestModelCheckpoint(model_path(settings, name), settings=settings),
         _csv_logger(history_path(settings, name)),
     ]
