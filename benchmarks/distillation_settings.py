@@ -8,18 +8,19 @@ other setting of the series. Run notebooks 01-05 first with the same settings, t
         --data-dir ../shared/data/natural_images_30px_sample --preset cpu
 
 Every student is the member's architecture as notebook 08 builds it (``helpers.lesson.mobilenet``)
-trained with the series' callbacks (early stopping on the validation loss). Without ImageNet
-weights (``ENSEMBLE_WEIGHTS=none``, as measured) the whole network trains; with a frozen bottom
-(ImageNet weights or ``random``) the assembled member trains on images, so its bottom runs in
-every epoch (notebook 08 runs it once per stored view instead; what is learned is the same).
+trained with the series' schedule (``callbacks.schedule``: early stopping on the validation loss).
+Without ImageNet weights (``ENSEMBLE_WEIGHTS=none``, as measured) the whole network trains; with
+a frozen bottom (ImageNet weights or ``random``) the assembled member trains on images, so its
+bottom runs in every epoch (notebook 08 runs it once per stored view instead; what is learned is
+the same).
 
-The settings vary one at a time from alpha 0.5 and T 4 (notebook 08's setting when this was first
-measured): the weight of the labels (alpha), the temperature T, the epochs, and where the
-teacher's targets come from: the un-augmented training images (the student sees augmented ones),
-or K augmented views made once, on which the student then trains without further augmentation
-(for as many passes over each image as the others: K views make each epoch K passes). A student
-with alpha = 1 (labels only, same training loop) is the control, with the same epochs. Each
-setting runs with several seeds, because on a few dozen validation images one seed says little.
+The settings vary one at a time from alpha 0.5 and T 4: the weight of the labels (alpha), the
+temperature T, the epochs, and where the teacher's targets come from: the un-augmented training
+images (the student sees augmented ones), or K augmented views made once, on which the student
+then trains without further augmentation (for as many passes over each image as the others: K
+views make each epoch K passes). A student with alpha = 1 (labels only, same training loop) is
+the control, with the same epochs. Each setting runs with several seeds, because on a few dozen
+validation images one seed says little.
 
 Writes ``benchmarks/results/distillation_settings.json`` (or ``--out``; with ``--only`` the rows
 are added to that file's).
@@ -46,7 +47,6 @@ from helpers.lesson.mobilenet import frozen_bottom, mobilenet_from_scratch, mobi
 
 STUDENT = "mobilenet"
 #: (name, alpha, temperature, epochs factor, views): views 0 = targets from un-augmented images.
-#: The variations start from alpha 0.5 and T 4, notebook 08's setting when first measured.
 SETTINGS = (
     ("labels only (control)", 1.0, 4.0, 1, 0),
     ("alpha 0.5, T 4", 0.5, 4.0, 1, 0),
@@ -59,14 +59,6 @@ SETTINGS = (
     ("targets on 2 stored views", 0.5, 4.0, 1, 2),
     ("targets on stored views, one per epoch", 0.5, 4.0, 1, -1),
 )
-
-
-def training_callbacks(settings):
-    """The members' learning-rate schedule and early stopping, without their file writers."""
-    import keras
-
-    return [c for c in callbacks.standard(settings, "distillation_probe")
-            if isinstance(c, keras.callbacks.ReduceLROnPlateau | keras.callbacks.EarlyStopping)]
 
 
 def without_augmentation(model, frozen: bool):
@@ -116,7 +108,7 @@ def train_student(settings, ds, train_images, train_targets, val_targets, alpha,
     val = data.array_dataset([val_images], val_targets, batch_size=settings.batch_size)
     start = time.perf_counter()
     student.fit(train, validation_data=val, epochs=epochs, verbose=0,
-                callbacks=training_callbacks(settings))
+                callbacks=callbacks.schedule(verbose=0))
     return evaluation.predict(student, ds.val), time.perf_counter() - start
 
 

@@ -1,7 +1,8 @@
 """Benchmark 1: the project's tf.data loader against the original's
 ``ImageDataGenerator.flow_from_directory``, same folder, same image size, same batch size.
 
-Prints images per second in the first and the second epoch and their ratio, and writes
+Prints images per second in the first and the second epoch and their ratio (goal: ours at least
+3x faster from the second epoch, when its cache serves the decoded images), and writes
 ``benchmarks/results/input_pipeline.json`` (or ``--out``). Usage::
 
     python benchmarks/input_pipeline.py [--data-dir DIR] [--image-size 128] [--out FILE]
@@ -19,6 +20,9 @@ from pathlib import Path
 import stand_ins
 
 from helpers import config, data
+
+
+GOAL_RATIO = 3.0
 
 
 def images_per_second(iterate, n_images: int) -> float:
@@ -59,7 +63,7 @@ def main() -> None:
               "machine": stand_ins.machine(),
               "ours_img_per_s": ours_epochs, "original_img_per_s": original_epochs,
               "ratio_epoch1": ours_epochs[0] / original_epochs[0],
-              "ratio_epoch2": ours_epochs[1] / original_epochs[1]}
+              "ratio_epoch2": ours_epochs[1] / original_epochs[1], "goal_ratio": GOAL_RATIO}
     print(f"{'loader':<28} {'epoch 1 img/s':>14} {'epoch 2 img/s':>14}")
     print(f"{'tf.data (this project)':<28} {ours_epochs[0]:>14.0f} {ours_epochs[1]:>14.0f}")
     print(f"{'ImageDataGenerator':<28} {original_epochs[0]:>14.0f} {original_epochs[1]:>14.0f}")

@@ -3,8 +3,8 @@ dataset's size (6,899 images, the real class counts), with random weights frozen
 weights would be (``ENSEMBLE_WEIGHTS=random``: the same compute; the members learn little).
 
 It generates the dataset once into ``--target``, measures this machine's speeds with
-``benchmarks/training_cost.py`` (machines here differ up to four times from one session to the next,
-so the projection must come from the same machine, just before), then runs
+``benchmarks/training_cost.py`` (machines differ in speed, so the projection must come from the
+same machine, just before), then runs
 ``benchmarks/peak_memory.py`` (the whole series with ``python -m helpers.run``, measuring wall time
 and peak memory), and prints the measured minutes beside the projection. Usage::
 
@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import stand_ins
-from training_cost import REAL_CLASS_COUNTS
+from training_cost import GOAL_MINUTES, REAL_CLASS_COUNTS
 
 from helpers import config, generated_dataset
 
@@ -53,7 +53,8 @@ def main() -> None:
               "projected_per_notebook_minutes": chosen["per_notebook"],
               "peak_total_bytes": memory["peak_total_bytes"],
               "peak_single_process_bytes": memory["peak_single_process_bytes"],
-              "weights": "random (frozen where ImageNet weights would be)"}
+              "weights": "random (frozen where ImageNet weights would be)",
+              "goal_minutes": GOAL_MINUTES}
     timings = sorted((args.target / "artifacts").rglob("timings.json"),
                      key=lambda path: path.stat().st_mtime)
     if timings:

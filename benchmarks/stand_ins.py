@@ -2,7 +2,7 @@
 notebooks 02-04 build them, with the code those notebooks export (``helpers.lesson.custom_cnn``,
 ``.features`` and ``.mobilenet``), and random weights frozen exactly where ImageNet weights would
 be (``ENSEMBLE_WEIGHTS=random``), so the compute is the ``cpu`` preset's; random images; a
-preset's settings with those weights; and the name of the machine, which every result records."""
+preset's settings with those weights; and the machine, which every result records."""
 
 from __future__ import annotations
 
@@ -81,10 +81,36 @@ def settings_for(preset: str, image_size: int | None = None, **variables: str) -
     return config.load(env)
 
 
-def machine() -> str:
-    """The processor's name, from /proc/cpuinfo on Linux."""
+def machine() -> dict[str, str | int]:
+    """What a result was measured on, which every result's JSON records: the processor, its
+    widest vector extension (TensorFlow's CPU kernels use it), the cores this process may use, and
+    the versions of Python, NumPy, TensorFlow and Keras (read from the installed packages, cheaply:
+    nothing is imported)."""
+    import os
+    import platform
+    from importlib import metadata
+
+    cpu, flags = "unknown", None
     cpuinfo = Path("/proc/cpuinfo")
     for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
+        key, _, value = (part.strip() for part in line.partition(":"))
+        if key == "model name" and cpu == "unknown":
+            cpu = value
+        elif key == "flags" and flags is None:
+            flags = set(value.split())
+    extension = ("unknown" if flags is None else "AVX-512" if "avx512f" in flags
+                 else "AVX2" if "avx2" in flags else "neither AVX2 nor AVX-512")
+
+    def version(package: str) -> str:
+        for name in (package, f"{package}-cpu"):  # tensorflow-cpu is TensorFlow too
+            try:
+                return metadata.version(name)
+            except metadata.PackageNotFoundError:
+                pass
+        return "unknown"
+
+    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+             else os.cpu_count() or "unknown")
+    return {"cpu": cpu if cpu != "unknown" else platform.processor() or "unknown",
+            "vector_extension": extension, "cores": cores, "python": platform.python_version(),
+            **{package: version(package) for package in ("numpy", "tensorflow", "keras")}}

@@ -25,18 +25,9 @@ import keras
 import numpy as np
 import stand_ins
 
-from helpers import config, data, evaluation
+from helpers import callbacks, config, data, evaluation
 from helpers.lesson import features
 from helpers.lesson.combiners import log_loss
-
-
-def training_callbacks():
-    """The members' learning-rate schedule and early stopping (``callbacks.standard``), without
-    their file writers."""
-    return [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", patience=3, factor=0.2,
-                                              min_lr=1e-6),
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=5,
-                                          restore_best_weights=True)]
 
 
 def inside(settings, ds, seed: int) -> tuple[np.ndarray, float]:
@@ -47,7 +38,7 @@ def inside(settings, ds, seed: int) -> tuple[np.ndarray, float]:
                    loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     member.fit(ds.train, validation_data=ds.val, epochs=settings.epochs, verbose=0,
-               callbacks=training_callbacks())
+               callbacks=callbacks.schedule(verbose=0))
     return evaluation.predict(member, ds.val), time.perf_counter() - start
 
 
@@ -65,7 +56,7 @@ def stored(settings, ds, views: int, seed: int) -> tuple[np.ndarray, float]:
     val = data.array_dataset([features.stored_features(extractor, ds.images("val"))],
                              ds.labels("val"), settings.batch_size)
     head.fit(train, validation_data=val, epochs=settings.epochs, verbose=0,
-             callbacks=training_callbacks())
+             callbacks=callbacks.schedule(verbose=0))
     return evaluation.predict(member, ds.val), time.perf_counter() - start
 
 
