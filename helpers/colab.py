@@ -1,22 +1,39 @@
-"""The Colab set-up cell every notebook starts with, made from the one repository address
-in ``pyproject.toml`` (``[project.urls] Repository``).
+"""Google Colab: the set-up cell every notebook starts with, and what it calls.
 
-In Colab the cell clones the repository, installs it with ``requirements.txt`` and moves
-into it; anywhere else it does nothing. After changing the address (in a fork, say), run
+The cell is made from the one repository address in ``pyproject.toml`` (``[project.urls]
+Repository``). In Colab it clones the repository, moves into it and calls ``setup()``, which
+
+- installs what the notebooks import: the package without its dependencies, then its runtime
+  dependencies (``[project] dependencies`` in ``pyproject.toml``) except TensorFlow and Keras,
+  which Colab has already (no JupyterLab, pytest or ruff: those are for laptops);
+- offers to mount Google Drive and keeps the data and the run folder there
+  (``ENSEMBLE_DATA_DIR``, ``ENSEMBLE_ARTIFACTS_DIR``): every Colab notebook runs on a machine of
+  its own, so without Drive notebook 06 would not find what notebook 05 saved;
+- sets ``ENSEMBLE_PRESET`` (``cpu`` unless a GPU runtime and ``gpu`` are asked for);
+- says how to get the data and how to unpack a members bundle on Drive.
+
+Anywhere else the cell does nothing. After changing the address (in a fork, say), run
 ``python -m helpers.colab`` to rewrite the cell in every notebook.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 from helpers import catalogue
-from helpers.config import project_root
+from helpers.config import PRESET_NAMES, PRESET_VARIABLE, VARIABLES, project_root
 
 
 CELL_ID = "colab-setup"
+#: Packages Colab's runtime has already, built for its hardware: never reinstalled.
+PROVIDED = ("tensorflow", "keras")
+#: Where Colab mounts Google Drive.
+MOUNT_POINT = "/content/drive"
 
 
 def repository_url(pyproject: Path | None = None) -> str:
@@ -29,18 +46,112 @@ def repository_url(pyproject: Path | None = None) -> str:
     return match.group(1)
 
 
+def runtime_dependencies(pyproject: Path | None = None) -> list[str]:
+    """The ``[project] dependencies`` of ``pyproject.toml``: what the notebooks import."""
+    path = pyproject or project_root() / "pyproject.toml"
+    block = re.search(r"^dependencies\s*=\s*\[(.*?)^\]", path.read_text(encoding="utf-8"),
+                      re.M | re.S)
+    if not block:
+        raise ValueError(f"{path} has no 'dependencies = [...]' list under [project]; list the "
+                         f"packages the notebooks import there.")
+    return re.findall(r'^\s*"([^"]+)"', block.group(1), re.M)
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].strip().lower()
+
+
+def install_commands(root: Path | None = None) -> list[list[str]]:
+    """The pip commands ``setup()`` runs: the package itself without dependencies, then its
+    runtime dependencies except those Colab provides (pip leaves the ones already satisfied)."""
+    root = root or project_root()
+    pip = [sys.executable, "-m", "pip", "install", "--quiet"]
+    others = [r for r in runtime_dependencies(root / "pyproject.toml")
+              if _name(r) not in PROVIDED]
+    return [[*pip, "--no-deps", "-e", str(root)], [*pip, *others]]
+
+
+def gpu_runtime() -> bool:
+    """Whether this machine has an NVIDIA GPU (Colab's GPU runtimes have ``nvidia-smi``)."""
+    return shutil.which("nvidia-smi") is not None
+
+
+def _run(command: list[str]) -> None:
+    subprocess.run(command, check=True)
+
+
+def setup(drive: bool = True, preset: str = "cpu", mount_point: str = MOUNT_POINT) -> dict:
+    """Install what the notebooks import, mount Google Drive (``drive=True``) and set the
+    ``ENSEMBLE_*`` variables for this notebook; return the variables set.
+
+    ``preset="gpu"`` needs a GPU runtime (Runtime > Change runtime type). With ``drive=False``,
+    or if mounting is refused, everything stays on this runtime's disk and is lost when it stops.
+    """
+    if preset not in PRESET_NAMES:
+        raise ValueError(f"colab.setup(preset={preset!r}): choose one of "
+                         f"{', '.join(PRESET_NAMES)}.")
+    if preset == "gpu" and not gpu_runtime():
+        raise ValueError("colab.setup(preset='gpu') needs a GPU runtime: choose Runtime > Change "
+                         "runtime type > a GPU, then run this cell again; or use preset='cpu'.")
+    for command in install_commands():
+        _run(command)
+
+    env = {PRESET_VARIABLE: preset}
+    folder = _drive_folder(mount_point) if drive else None
+    if folder is not None:
+        if preset != "smoke":  # smoke generates its own images
+            env[VARIABLES["data_dir"]] = str(folder / "data")
+        env[VARIABLES["artifacts_root"]] = str(folder / "artifacts")
+    os.environ.update(env)
+
+    print("\n".join(f"{name}={value}" for name, value in env.items()))
+    if gpu_runtime() and preset != "gpu":
+        print("This runtime has a GPU: colab.setup(preset='gpu') would use it.")
+    if folder is None:
+        print("Not on Google Drive: what this notebook saves is lost when the runtime stops, and "
+              "the next notebook (another runtime) will not find it.")
+        return env
+    print(f"Data and runs are kept in {folder} on your Drive (every notebook's first cell sets "
+          f"the same folders).\n"
+          f"- Data, once: !python -m helpers.data download (or unzip the dataset into "
+          f"{folder / 'data'}).\n"
+          f"- Members handed out as members.zip: put it in {folder} and run once\n"
+          f"  !python -m helpers.bundle unpack {folder / 'members.zip'}\n"
+          f"  then start at notebook 05.")
+    return env
+
+
+def _drive_folder(mount_point: str) -> Path | None:
+    """Mount Google Drive (Colab asks for permission) and return this series' folder on it, or
+    None when mounting was refused or failed."""
+    from google.colab import drive  # only in Colab
+
+    try:
+        drive.mount(mount_point)
+    except Exception as error:  # refused, or timed out: carry on without Drive
+        print(f"Google Drive not mounted ({error}).")
+        return None
+    folder = Path(mount_point) / "MyDrive" / project_root().name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def setup_cell_source(url: str) -> str:
+    """The first cell of every notebook, made from the repository address ``url``."""
     folder = "/content/" + url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
     return (
-        "# Only in Google Colab: fetch the series and install it (elsewhere this cell does "
-        "nothing).\n"
+        "# Only in Google Colab: fetch the series, install what the notebooks import and keep the"
+        "\n# data and the run folder on Google Drive (helpers/colab.py). Elsewhere it does "
+        "nothing.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
         f'    REPOSITORY = "{url}"\n'
-        f"    !git clone --depth 1 {{REPOSITORY}} {folder}\n"
-        f"    %cd {folder}\n"
-        "    %pip install --quiet -r requirements.txt\n"
+        f'    FOLDER = "{folder}"\n'
+        "    ![ -d {FOLDER} ] || git clone --quiet --depth 1 {REPOSITORY} {FOLDER}\n"
+        "    %cd {FOLDER}\n"
+        "    from helpers import colab\n"
+        '    colab.setup(drive=True, preset="cpu")  # preset="gpu" on a GPU runtime\n'
     )
 
 

@@ -123,7 +123,7 @@ def test_colab_cell_installs_from_the_one_repository_address(path):
     expected = colab.setup_cell_source(colab.repository_url())
     assert len(found) == 1 and "".join(found[0]["source"]) == expected, (
         f"{path.name}: the Colab cell is missing or stale; run `python -m helpers.colab`")
-    assert colab.repository_url() in expected and "requirements.txt" in expected
+    assert colab.repository_url() in expected and "colab.setup(" in expected
 
 
 def test_repository_address_missing_is_a_clear_error(tmp_path):
