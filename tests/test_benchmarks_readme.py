@@ -1,24 +1,59 @@
-"""benchmarks/README.md is what ``benchmarks/report.py`` makes from benchmarks/results/*.json, so
-its figures are the benchmarks' own output, never typed in: when a benchmark is rerun (or the
-report changes), this test fails until the file is written again."""
+"""The benchmarks' tables in benchmarks/README.md and the main README's Performance lines are what
+``benchmarks/report.py`` renders from benchmarks/results/*.json, each result names the machine it
+ran on, and the report stays short."""
 
 import difflib
+import json
 import runpy
+
+import pytest
 
 from helpers.config import project_root
 
 
 ROOT = project_root()
-PATH = ROOT / "benchmarks" / "README.md"
+REPORT = ROOT / "benchmarks" / "report.py"
+RESULTS = sorted((ROOT / "benchmarks" / "results").glob("*.json"))
 
 
-def test_benchmarks_readme_is_the_report():
-    report = runpy.run_path(str(ROOT / "benchmarks" / "report.py"))
-    expected = report["readme"]()
-    written = PATH.read_text(encoding="utf-8") if PATH.exists() else ""
-    if written != expected:
+@pytest.fixture(scope="module")
+def report() -> dict:
+    return runpy.run_path(str(REPORT))
+
+
+@pytest.mark.parametrize("path", [ROOT / "benchmarks" / "README.md", ROOT / "README.md"],
+                         ids=["benchmarks/README.md", "README.md"])
+def test_the_tables_are_the_reports(report, path):
+    written = path.read_text(encoding="utf-8")
+    assert report["MARKED"].search(written), f"{path.name} has no table from benchmarks/report.py"
+    rendered = report["render"](written)
+    if written != rendered:
         diff = "\n".join(list(difflib.unified_diff(
-            written.splitlines(), expected.splitlines(), "benchmarks/README.md (written)",
-            "benchmarks/report.py (generated)", lineterm=""))[:40])
-        raise AssertionError("benchmarks/README.md differs from what benchmarks/report.py "
-                             "generates; run `python benchmarks/report.py --write`.\n" + diff)
+            written.splitlines(), rendered.splitlines(), "written", "rendered", lineterm=""))[:40])
+        raise AssertionError(f"{path} differs from what benchmarks/report.py renders; run "
+                             f"`python benchmarks/report.py --write`.\n{diff}")
+
+
+def test_every_result_has_a_table(report):
+    text = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    shown = {found[2] for found in report["MARKED"].finditer(text)}
+    missing = [path.stem for path in RESULTS if path.stem not in shown]
+    assert not missing, f"benchmarks/README.md shows no table of {missing}"
+
+
+@pytest.mark.parametrize("path", RESULTS, ids=[path.name for path in RESULTS])
+def test_every_result_names_its_machine(path):
+    machine = json.loads(path.read_text(encoding="utf-8")).get("machine")
+    assert isinstance(machine, dict), f"{path.name} records no machine"
+    keys = {"cpu", "vector_extension", "cores", "python", "numpy", "tensorflow", "keras"}
+    assert keys <= machine.keys(), f"{path.name}'s machine lacks {sorted(keys - machine.keys())}"
+
+
+def test_an_unknown_table_name_is_a_clear_error(report):
+    with pytest.raises(ValueError, match="names no table"):
+        report["render"]("<!-- report.py: no_such_benchmark -->\n<!-- /report.py -->")
+
+
+def test_the_report_is_short():
+    lines = len(REPORT.read_text(encoding="utf-8").splitlines())
+    assert lines <= 200, f"benchmarks/report.py has {lines} lines; it renders tables only"
