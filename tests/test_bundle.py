@@ -2,13 +2,12 @@
 it and starts at notebook 05; a bundle for other settings, a damaged or a foreign file stops with a
 clear message and writes nothing."""
 
-import os
 import zipfile
 
 import pytest
 
-from helpers import artifacts, bundle, catalogue, config, run
-from tests.conftest import with_settings
+from helpers import artifacts, bundle, config
+from tests.builders import with_settings
 
 
 def fake_run(settings):
@@ -85,19 +84,3 @@ def test_the_command_line_says_what_went_wrong(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ENSEMBLE_ARTIFACTS_DIR", str(tmp_path))
     assert bundle.main(["unpack", str(tmp_path / "missing.zip")]) == 2
     assert "is not a readable bundle" in capsys.readouterr().err
-
-
-@pytest.mark.notebooks
-def test_notebook_05_runs_from_an_unpacked_bundle(tmp_path, notebook_passed):
-    """The workshop's path: notebooks 01-04 ran in this session's folder (or run here), the
-    bundle moves their work into an empty folder, and notebook 05 runs there."""
-    settings = config.load()
-    if not notebook_passed("04_mobilenet"):
-        for name in catalogue.needs("05_ensembles"):
-            run.execute(name, tmp_path / "executed", env=dict(os.environ))
-    path = bundle.pack(settings, tmp_path / "members.zip")
-    learner = with_settings(settings, artifacts_root=tmp_path / "learner")
-    bundle.unpack(learner, path)
-    env = {**os.environ, "ENSEMBLE_ARTIFACTS_DIR": str(learner.artifacts_root)}
-    run.execute("05_ensembles", tmp_path / "executed", env=env)
-    assert artifacts.load_selection(learner)["ensemble"] in catalogue.ALL_ENSEMBLE_NAMES

@@ -7,7 +7,7 @@ import pytest
 from helpers import config, data
 from helpers.lesson import corruptions
 from helpers.lesson.judging import expected_calibration_error, verdict
-from tests.conftest import confident, random_probs
+from tests.builders import confident, random_probs
 
 
 NAMES = tuple(corruptions.CORRUPTIONS)

@@ -7,7 +7,7 @@ import pytest
 
 from helpers import evaluation, reports
 from helpers.lesson import judging
-from tests.conftest import random_probs
+from tests.builders import random_probs
 
 
 def test_diversity_measures():

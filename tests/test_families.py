@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from helpers.lesson import families
-from tests.conftest import random_probs
+from tests.builders import random_probs
 
 
 def test_the_snapshot_schedule_restarts_at_each_cycle_and_saves_one_snapshot_per_cycle():

@@ -6,14 +6,14 @@ import signal
 import numpy as np
 
 from helpers import artifacts, config
-from tests.conftest import run_python
+from tests.builders import run_python
 
 
 TRAIN = """
 import os, signal
 import numpy as np, keras
 from helpers import artifacts, callbacks, config
-from tests.conftest import tiny_member
+from tests.builders import tiny_member
 
 settings = config.load()
 config.set_seed(0)

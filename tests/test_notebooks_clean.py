@@ -1,5 +1,5 @@
-"""The notebooks' shape: committed without outputs, one title, a Setup section, a main path short
-enough to teach in a day that ends on hand-written lessons, exercises linked to their solutions."""
+"""The notebooks' shape: committed without outputs, one title, a Setup section, a main path that
+ends on hand-written lessons, exercises linked to their solutions."""
 
 import json
 import re
@@ -13,24 +13,6 @@ from helpers.config import project_root
 NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
 SOLUTIONS = sorted((project_root() / "notebooks" / "solutions").glob("*.ipynb"))
 EVERY = NOTEBOOKS + SOLUTIONS
-#: Prose words on a notebook's main path (its markdown before "Going deeper" or "Exercises"):
-#: the core notebooks are read in a morning, the going-further ones in an afternoon.
-MAIN_PATH_WORDS = {"core": 1200, "going further": 1500}
-ALL_WORDS = 12000  # every notebook of the series, everything included
-CORE = ("01", "02", "03", "04", "05", "06")
-
-
-def prose_words(path) -> tuple[int, int]:
-    """(words on the main path, words in all) of a notebook's markdown cells."""
-    main, total, done = 0, 0, False
-    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-        if cell["cell_type"] == "markdown":
-            text = "".join(cell["source"])
-            done = done or bool(re.search(r"^#+\s*(Going deeper|Exercises)", text, re.M | re.I))
-            words = len(text.split())
-            total += words
-            main += 0 if done else words
-    return main, total
 
 
 def markdown(path) -> str:
@@ -39,24 +21,11 @@ def markdown(path) -> str:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_the_main_path_fits_its_budget(path):
-    main, _ = prose_words(path)
-    budget = MAIN_PATH_WORDS["core" if path.name[:2] in CORE else "going further"]
-    assert main <= budget, f"{path.name}: {main} words before 'Going deeper', over {budget}"
-
-
-def test_the_whole_series_fits_its_budget():
-    total = sum(prose_words(path)[1] for path in NOTEBOOKS)
-    assert total <= ALL_WORDS, f"the nine notebooks hold {total} words of prose, over {ALL_WORDS}"
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_the_main_path_ends_on_what_to_take_away(path):
     text = markdown(path)
     end = re.search(r"^#+\s*(Going deeper|Exercises)", text, re.M)
-    section = text[text.index("## What to take away"):end.start()]
-    bullets = [line for line in section.splitlines() if line.startswith("- ")]
-    assert 3 <= len(bullets) <= 5, f"{path.name}: {len(bullets)} lessons to take away"
+    assert end and "## What to take away" in text[:end.start()], (
+        f"{path.name}: the main path must end on '## What to take away'")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -80,8 +49,7 @@ def test_every_exercise_section_links_to_its_solutions(path):
     assert exercises, f"{path.name} has no exercises"
     solutions = [s for s in catalogue.SOLUTION_NOTEBOOKS if f"solutions/{s}.ipynb" in exercises]
     assert len(solutions) == 1, f"{path.name}: its exercises must link to their solutions"
-    first, last = solutions[0].split("_")[0].split("-")
-    assert first <= path.stem[:2] <= last
+    assert path.stem in catalogue.BY_NAME[solutions[0]].covers
 
 
 @pytest.mark.parametrize("path", EVERY, ids=lambda p: p.name)

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from helpers import plotting  # noqa: E402
 from helpers.lesson.judging import confidence_bins  # noqa: E402
-from tests.conftest import make_dataset  # noqa: E402
+from tests.builders import make_dataset  # noqa: E402
 
 
 def test_every_plot_returns_a_figure_and_can_save(tmp_path):

@@ -1,8 +1,8 @@
-"""The README says what is true: its commands are CI's, its notebook table is the catalogue's, and
-its performance summary is the benchmarks' own output, never typed in."""
+"""The README says what is true: its commands are CI's, the modules it tells you to run exist,
+and its notebook table is the catalogue's."""
 
+import importlib.util
 import re
-import runpy
 
 from helpers import catalogue
 from helpers.config import project_root
@@ -12,22 +12,22 @@ ROOT = project_root()
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_the_readme_is_short_enough_to_read():
-    assert len(README.splitlines()) <= 250
-
-
-def test_the_performance_summary_is_the_benchmark_report():
-    report = runpy.run_path(str(ROOT / "benchmarks" / "report.py"))
-    lines = report["summary"]()
-    assert lines, "benchmarks/results/ is empty"
-    missing = [line for line in lines if line not in README]
-    assert not missing, ("README.md's Performance section differs from `summary()` in "
-                         f"benchmarks/report.py; paste its lines. Missing: {missing}")
-
-
 def test_the_notebook_table_lists_the_catalogue():
     rows = re.findall(r"^\| `(\d\d_\w+)` \|", README, re.M)
     assert tuple(rows) == catalogue.NOTEBOOKS
+
+
+def test_every_module_the_readme_runs_exists():
+    modules = set(re.findall(r"python -m (helpers(?:\.\w+)*)", README))
+    assert modules, "the README runs no helpers command"
+    missing = [name for name in sorted(modules) if importlib.util.find_spec(name) is None]
+    assert not missing, f"the README runs modules that do not exist: {missing}"
+
+
+def test_every_file_the_readme_names_exists():
+    named = set(re.findall(r"`((?:helpers|notebooks|benchmarks|tests)/[\w./-]+\.\w+)`", README))
+    missing = [name for name in sorted(named) if "NAME" not in name and not (ROOT / name).exists()]
+    assert not missing, f"the README names files that do not exist: {missing}"
 
 
 def test_ci_runs_the_readmes_commands_in_a_fresh_environment():
