@@ -3,12 +3,19 @@ preprocessing as a layer, and ImageNet backbones that fail clearly offline.
 
 The architectures themselves live in the notebooks: they are the lesson. Saving and loading
 are in ``helpers.artifacts``.
+
+Command line (the evening before, online: the notebooks then need no network)::
+
+    python -m helpers.models fetch-weights   # both backbones' ImageNet weights into Keras' cache
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
+import sys
+import time
 from pathlib import Path
 
 import keras
@@ -17,10 +24,16 @@ from helpers.config import Settings
 
 
 _BACKBONES = {"vgg16": keras.applications.vgg16, "mobilenet": keras.applications.mobilenet}
+#: The file names ``keras.applications`` gives each backbone's ImageNet weights without the top
+#: (keras/src/applications/vgg16.py and mobilenet.py, alpha 1.0), and where it downloads them.
 _WEIGHT_FILES = {
     "vgg16": "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
     "mobilenet": "mobilenet_1_0_{size}_tf_no_top.h5",
 }
+_WEIGHTS_HOST = "storage.googleapis.com"
+_WEIGHTS_URL = f"https://{_WEIGHTS_HOST}/tensorflow/keras-applications/{{backbone}}/{{file}}"
+#: The image sizes MobileNet has ImageNet weights for; Keras loads the 224 px ones for any other.
+_MOBILENET_SIZES = (128, 160, 192, 224)
 
 
 @keras.saving.register_keras_serializable(package="helpers")
@@ -53,6 +66,30 @@ def _keras_cache_dir() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
 
 
+def weight_files(image_size: int) -> dict[str, Path]:
+    """Where Keras' cache keeps each backbone's ImageNet weights for this image size."""
+    size = image_size if image_size in _MOBILENET_SIZES else 224
+    return {name: _keras_cache_dir() / pattern.format(size=size)
+            for name, pattern in _WEIGHT_FILES.items()}
+
+
+def weights_url(name: str, path: Path) -> str:
+    """The address ``keras.applications`` downloads a backbone's weights file from."""
+    return _WEIGHTS_URL.format(backbone=name, file=Path(path).name)
+
+
+def missing_weights_message(missing: dict[str, Path]) -> str:
+    """What to download and where to put it when weights are not cached and the internet cannot
+    be reached (the one message for the notebooks, ``fetch-weights`` and ``helpers.check``)."""
+    files = "".join(f"\n  {path.name}  from  {weights_url(name, path)}"
+                    for name, path in missing.items())
+    folder = next(iter(missing.values())).parent
+    return (f"The ImageNet weights of {' and '.join(missing)} are not cached and the internet "
+            f"cannot be reached. On a machine that is online, run `python -m helpers.models "
+            f"fetch-weights` or download:{files}\nand put the files in {folder} (set KERAS_HOME "
+            f"to use another folder), or train from scratch with ENSEMBLE_WEIGHTS=none.")
+
+
 def _can_reach(host: str, timeout: float = 5.0) -> bool:
     try:
         with socket.create_connection((host, 443), timeout=timeout):
@@ -72,15 +109,53 @@ def backbone(name: str, settings: Settings) -> keras.Model:
     if weights == "imagenet":
         # MobileNet has ImageNet weights for 128, 160, 192 and 224 px; Keras loads the 224 px
         # ones for any other size (the convolutions work at any size).
-        size = settings.image_size if settings.image_size in (128, 160, 192, 224) else 224
-        file_name = _WEIGHT_FILES[name].format(size=size)
-        cached = _keras_cache_dir() / file_name
-        if not cached.exists() and not _can_reach("storage.googleapis.com"):
-            raise RuntimeError(
-                f"The ImageNet weights of {name} are not cached and the internet cannot be "
-                f"reached. Download '{file_name}' (keras.applications' weights, from "
-                f"https://storage.googleapis.com/tensorflow/keras-applications/) on a machine that "
-                f"is online and put it in {cached.parent} (set KERAS_HOME to use another folder), "
-                f"or train from scratch with ENSEMBLE_WEIGHTS=none.")
+        cached = weight_files(settings.image_size)[name]
+        if not cached.exists() and not _can_reach(_WEIGHTS_HOST):
+            raise RuntimeError(missing_weights_message({name: cached}))
     return constructors[name](include_top=False, weights=weights, input_shape=settings.image_shape,
                               name=f"{name}_backbone")
+
+
+def fetch_weights(image_size: int, timeout: float = 5.0) -> dict[str, Path]:
+    """Download both backbones' ImageNet weights for this image size into Keras' cache (Keras'
+    own download, file names and checks: the applications are built once with them). Offline,
+    it fails within ``timeout`` seconds with ``missing_weights_message``."""
+    files = weight_files(image_size)
+    missing = {name: path for name, path in files.items() if not path.exists()}
+    if missing and not _can_reach(_WEIGHTS_HOST, timeout):
+        raise RuntimeError(missing_weights_message(missing))
+    constructors = {"vgg16": keras.applications.VGG16, "mobilenet": keras.applications.MobileNet}
+    size = image_size if image_size in _MOBILENET_SIZES else 224
+    for name in missing:
+        constructors[name](include_top=False, weights="imagenet", input_shape=(size, size, 3))
+        if not files[name].exists():
+            raise RuntimeError(f"Keras downloaded the weights of {name}, but not to "
+                               f"{files[name]}: set KERAS_HOME to a folder you can write to.")
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.models", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["fetch-weights"])
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="MobileNet's weights differ by image size (default: the settings', "
+                             "e.g. 128 in the cpu preset)")
+    args = parser.parse_args(argv)
+    from helpers import config
+
+    try:
+        size = args.image_size or config.load().image_size
+        start = time.perf_counter()
+        files = fetch_weights(size)
+    except (ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for name, path in files.items():
+        print(f"{name}: {path} ({path.stat().st_size / 1e6:.0f} MB)")
+    print(f"ImageNet weights for {size} px images ready ({time.perf_counter() - start:.0f} s).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
