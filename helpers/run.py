@@ -1,5 +1,5 @@
 """Run the whole series: ``python -m helpers.run [--preset smoke] [--from 03] [--only 05,06]
-[--solutions]``.
+[--solutions] [--html]``.
 
 Each notebook runs in a fresh kernel (nbclient), is saved with its outputs into
 ``<artifacts>/executed/``, and its time is shown; the leaderboard from ``results.md``
@@ -189,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--solutions", action="store_true",
                         help="also run the worked solutions of the exercises, after the "
                              "notebooks they solve")
+    parser.add_argument("--html", action="store_true",
+                        help="then render the run's executed notebooks as HTML pages with an "
+                             "index, in <run folder>/site/ (helpers/site.py)")
     args = parser.parse_args(argv)
 
     overrides = {}
@@ -250,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         results = artifacts.results_path(settings, notebook).with_suffix(".md")
         if results.exists() and (notebook != "summary" or chosen[-1] == NOTEBOOKS[-1]):
             print("\n" + results.read_text(encoding="utf-8"))
+    if args.html:
+        from helpers import site
+
+        print(f"Answer key (HTML): {site.build(settings)}")
     return 0
 
 

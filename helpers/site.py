@@ -1,0 +1,182 @@
+"""The rendered answer key: a run's executed notebooks as static HTML pages, with an index.
+
+``python -m helpers.run --html`` runs the series, then calls ``build``; ``python -m helpers.site``
+renders a run already made (the settings come from the ``ENSEMBLE_*`` variables, as for the
+runner). The pages are made by nbconvert's ``HTMLExporter`` from ``<run folder>/executed/``
+(the solutions too, when they ran), with their figures embedded, into ``<run folder>/site/``: one
+folder an instructor can zip and hand out, and that a learner whose machine cannot keep up reads
+in a browser. The index gives each notebook's title, how long its cells ran and its headline
+numbers, read from the files the notebooks saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from helpers import artifacts, catalogue, config
+
+
+def title(nb: dict) -> str:
+    """The notebook's H1 title (its first ``# `` line)."""
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return "(untitled)"
+
+
+def run_seconds(nb: dict) -> float | None:
+    """Seconds from the first cell's start to the last cell's end, from the timings nbclient
+    records in each executed cell's metadata; None for a notebook not executed that way."""
+    stamps = [stamp for cell in nb["cells"] if cell["cell_type"] == "code"
+              for key, stamp in cell.get("metadata", {}).get("execution", {}).items()
+              if key in ("iopub.status.busy", "iopub.status.idle")]
+    if not stamps:
+        return None
+    times = sorted(datetime.fromisoformat(s.replace("Z", "+00:00")) for s in stamps)
+    return (times[-1] - times[0]).total_seconds()
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _best_epoch(path: Path) -> dict | None:
+    """The row of a member's training history with the lowest validation loss."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        return min(rows, key=lambda r: float(r["val_loss"])) if rows else None
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def headline(settings: config.Settings, name: str) -> list[str]:
+    """A few numbers that say what ``name`` found in this run, from the files it saved; an
+    empty list when there are none (or the notebook has not run)."""
+    lines: list[str] = []
+    member = {notebook: m for m, notebook in catalogue.MEMBERS.items()}.get(name)
+    if name == catalogue.NOTEBOOKS[0]:
+        try:
+            with artifacts.split_path(settings).open(encoding="utf-8") as f:
+                parts = [row["split"] for row in csv.DictReader(f)]
+            lines.append("split: " + ", ".join(f"{parts.count(p)} {p}"
+                                               for p in ("train", "val", "test")))
+        except (OSError, KeyError):
+            pass
+    elif member:
+        best = next(filter(None, (_best_epoch(artifacts.history_path(settings, h))
+                                  for h in (member, f"{member}_head"))), None)
+        seconds = (_read_json(artifacts.training_seconds_path(settings)) or {}).get(member)
+        if best:
+            lines.append(f"{member}: best validation loss {float(best['val_loss']):.3f}, "
+                         f"accuracy {float(best['val_accuracy']):.3f} "
+                         f"(epoch {int(best['epoch']) + 1})")
+        if isinstance(seconds, (int, float)):
+            lines.append(f"trained in {seconds:.0f} s")
+    elif name == "05_ensembles":
+        choice = _read_json(artifacts.selection_path(settings)) or {}
+        if "ensemble" in choice:
+            lines.append(f"chosen on validation: ensemble {choice['ensemble']}, "
+                         f"member {choice.get('member')}")
+    elif name in catalogue.RESULTS_FILES:
+        results = _read_json(artifacts.results_path(settings, name)) or {}
+        lines += _results_headline(name, results)
+        if name == catalogue.NOTEBOOKS[-1]:
+            summary = _read_json(artifacts.results_path(settings, "summary")) or {}
+            lines += _results_headline("summary", summary)
+    return lines
+
+
+def _results_headline(name: str, results: dict) -> list[str]:
+    """The headline of a results file: its verdicts and recommendations where it has them, else
+    its scalar numbers (at most four)."""
+    lines = []
+    for key in ("recommended", "recommendation", "answer", "verdicts"):
+        value = results.get(key)
+        if isinstance(value, str):
+            lines.append(f"{key}: {value}")
+        elif isinstance(value, dict):
+            lines += [f"{k}: {v}" for k, v in list(value.items())[:4] if not isinstance(v, dict)]
+    if not lines:
+        scalars = [(k, v) for k, v in results.items()
+                   if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
+        lines += [f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}"
+                  for k, v in scalars[:4]]
+    return lines
+
+
+def render(path: Path, out: Path) -> Path:
+    """One executed notebook as a self-contained HTML page (figures embedded as data URIs)."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_filename(str(path))
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def build(settings: config.Settings, out_dir: Path | None = None) -> Path:
+    """Render every executed notebook of the run with ``settings`` into ``out_dir`` (default
+    ``<run folder>/site``) and write its ``index.html``; return the index's path."""
+    executed = artifacts.executed_dir(settings)
+    found = [n for n in catalogue.EVERY if (executed / f"{n.name}.ipynb").exists()]
+    if not found:
+        raise ValueError(f"No executed notebooks in {executed}: run the series first with "
+                         f"`python -m helpers.run` (and these ENSEMBLE_* settings).")
+    out_dir = out_dir or settings.path("site")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for notebook in found:
+        source = executed / f"{notebook.name}.ipynb"
+        nb = json.loads(source.read_text(encoding="utf-8"))
+        page = render(source, out_dir / f"{notebook.name}.html")
+        numbers = "<br>".join(html.escape(line) for line in headline(settings, notebook.name))
+        rows.append(f'<tr><td><a href="{page.name}">{html.escape(notebook.name)}</a></td>'
+                    f"<td>{html.escape(title(nb))}</td><td>{_minutes(run_seconds(nb))}</td>"
+                    f"<td>{numbers}</td></tr>")
+    heading = f"Executed notebooks of {settings.run_name}"
+    index = out_dir / "index.html"
+    index.write_text(
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(heading)}</title>"
+        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;"
+        "border-bottom:1px solid #ddd;vertical-align:top;text-align:left}</style></head><body>"
+        f"<h1>{html.escape(heading)}</h1>\n<pre>{html.escape(str(settings))}</pre>\n"
+        "<table><tr><th>notebook</th><th>title</th><th>cells ran</th><th>headline</th></tr>\n"
+        + "\n".join(rows) + "\n</table></body></html>\n", encoding="utf-8")
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.site", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, help="the folder to write (default: <run>/site)")
+    args = parser.parse_args(argv)
+    try:
+        index = build(config.load(os.environ), args.out)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Answer key: {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
