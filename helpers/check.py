@@ -1,0 +1,341 @@
+"""Is this machine ready for the day? One command, offline, in seconds::
+
+    python -m helpers.check
+
+One line per item, each marked ``✓`` (ready), ``✗`` (missing: the settings need it) or ``!``
+(works, but differs from the workshop's set-up), with the fix: the Python version, the packages
+against ``requirements.txt``, the preset and why, the dataset, the ImageNet weights in Keras'
+cache, the members of these settings (unpacked from a bundle or trained), and the free disk and
+memory. It exits with 1 when something the settings need is missing, else 0. It reads only:
+no split, no folder, no download (importing Keras may create Keras' own ``keras.json``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from helpers import config
+from helpers.config import Settings
+
+
+#: The Natural Images dataset as published on Kaggle: images per class (6,899 in all).
+REAL_CLASS_COUNTS = {"airplane": 727, "car": 968, "cat": 885, "dog": 702, "flower": 843,
+                     "fruit": 1000, "motorbike": 788, "person": 986}
+#: What a whole run of each preset needs (GiB). Memory: the peak of every process of a run,
+#: measured by ``benchmarks/peak_memory.py`` (smoke 1.19 GiB; cpu 2.92 GiB on a dataset of the
+#: real size), with a margin; gpu is not measured (at least the cpu preset's). Disk: a smoke run
+#: folder measured 0.57 GB, mostly saved models, whose size barely depends on the image size;
+#: the real dataset and the weights add 0.4 GB, and the larger images' cached predictions more.
+NEEDS_GIB = {"smoke": {"memory": 1.5, "disk": 1.0},
+             "cpu": {"memory": 3.5, "disk": 2.0},
+             "gpu": {"memory": 3.5, "disk": 3.0}}
+SETUP = "pip install -r requirements.txt"
+GET_MEMBERS = ("python -m helpers.bundle unpack FILE (the instructor's bundle), or run notebooks "
+               "01-04: python -m helpers.run --only 01,02,03,04")
+
+OK, MISSING, NOTE = "ok", "missing", "note"
+
+
+@dataclass
+class Line:
+    """One item of the check: its status, what was found, and what to do about it."""
+
+    status: str  # OK, MISSING (the settings need it) or NOTE (works, but worth knowing)
+    item: str
+    found: str
+    fix: str = ""
+
+
+# --------------------------------------------------------------------------- the items
+def project(root: Path) -> tuple[str, list[str]]:
+    """``requires-python`` and the dependencies (what the notebooks import) of pyproject.toml."""
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: the two fields, read plainly
+        python = re.search(r'^requires-python\s*=\s*"([^"]+)"', text, re.MULTILINE)
+        listed = re.search(r"^dependencies\s*=\s*\[(.*?)\]", text, re.MULTILINE | re.DOTALL)
+        return ((python.group(1) if python else ""),
+                re.findall(r'"([^"]+)"', listed.group(1)) if listed else [])
+    fields = tomllib.loads(text).get("project", {})
+    return fields.get("requires-python", ""), list(fields.get("dependencies", []))
+
+
+def python_version(root: Path) -> Line:
+    """This Python against pyproject.toml's ``requires-python``."""
+    from packaging.specifiers import SpecifierSet
+
+    needed = SpecifierSet(project(root)[0])
+    version = ".".join(map(str, sys.version_info[:3]))
+    if needed.contains(version):
+        return Line(OK, "Python", f"{version} (needs {needed})")
+    return Line(MISSING, "Python", f"{version}, the series needs {needed}",
+                f"install a Python {needed} and make the venv with it")
+
+
+def requirements(root: Path) -> list[str]:
+    """The requirement lines of ``requirements.txt`` (options such as ``-e .`` left out)."""
+    lines = (root / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    return [line.split("#")[0].strip() for line in lines
+            if line.split("#")[0].strip() and not line.strip().startswith("-")]
+
+
+def _outside_range(listed: list[str]) -> tuple[list[str], int]:
+    """The packages of ``listed`` that are missing or outside their range, and how many apply
+    to this machine (environment markers)."""
+    from packaging.requirements import Requirement
+
+    wrong, checked = [], 0
+    for text in listed:
+        requirement = Requirement(text)
+        if requirement.marker and not requirement.marker.evaluate():
+            continue
+        checked += 1
+        try:
+            version = importlib.metadata.version(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            wrong.append(f"{requirement.name} missing")
+            continue
+        if not requirement.specifier.contains(version, prereleases=True):
+            wrong.append(f"{requirement.name} {version} (needs {requirement.specifier})")
+    return wrong, checked
+
+
+def packages(root: Path) -> list[Line]:
+    """What the notebooks import (pyproject.toml) and the tools (requirements.txt), each
+    installed version against its range. Missing tools do not stop the notebooks."""
+    lines = []
+    for item, listed, status, why in (
+            ("packages", project(root)[1], MISSING, "what the notebooks import"),
+            ("tools", requirements(root), NOTE, "JupyterLab and the tests")):
+        wrong, checked = _outside_range(listed)
+        if wrong:
+            lines.append(Line(status, item, ", ".join(wrong), f"{SETUP} (in the venv)"))
+        else:
+            lines.append(Line(OK, item, f"all {checked} in their ranges ({why})"))
+    return lines
+
+
+def gpus() -> int:
+    """How many GPUs TensorFlow sees (the preset ``auto`` picks ``gpu`` when there is one)."""
+    config.detect_preset()  # imports TensorFlow quietly
+    import tensorflow as tf
+
+    return len(tf.config.list_physical_devices("GPU"))
+
+
+def preset(env: dict, seen_gpus: int) -> Line:
+    """The preset these settings use, what ``auto`` chooses here and why."""
+    auto = "gpu" if seen_gpus else "cpu"
+    why = (f"TensorFlow sees {seen_gpus} GPU(s)" if seen_gpus else "TensorFlow sees no GPU")
+    given = env.get(config.PRESET_VARIABLE, "").strip().lower()
+    if given and given != "auto":
+        return Line(OK, "preset", f"{given}, set by {config.PRESET_VARIABLE} (auto would choose "
+                                  f"{auto} here: {why})")
+    return Line(NOTE, "preset", f"{auto}, chosen by auto ({why})",
+                f"set {config.PRESET_VARIABLE}=cpu (or smoke, gpu) so that a bundle made for "
+                f"that preset fits whatever this machine is")
+
+
+def dataset(settings: Settings) -> Line:
+    """The dataset these settings read, with its class counts against the real dataset's."""
+    from helpers import data
+
+    if settings.uses_generated_data:
+        return Line(OK, "data", f"the generated dataset (the {settings.preset} preset needs no "
+                                f"real data; notebook 01 generates it)")
+    fix = (f"python -m helpers.data download (online), or unzip {data.KAGGLE_URL}'s dataset and "
+           f"set ENSEMBLE_DATA_DIR to its folder")
+    try:
+        found = data.scan(settings.data_dir, check=False)
+    except data.DatasetError as error:
+        return Line(MISSING, "data", str(error).splitlines()[0], fix)
+    real = sum(REAL_CLASS_COUNTS.values())
+    counts = f"{len(found.counts)} classes, {found.total:,} images in {found.root}"
+    if found.counts == REAL_CLASS_COUNTS:
+        return Line(OK, "data", f"{counts}: the real dataset's counts")
+    differ = [f"{name} {found.counts.get(name, 0)} (real {count})"
+              for name, count in REAL_CLASS_COUNTS.items() if found.counts.get(name) != count]
+    differ += [f"{name} (not a class of it)" for name in found.counts
+               if name not in REAL_CLASS_COUNTS]
+    return Line(NOTE, "data", f"{counts}; the real dataset has {len(REAL_CLASS_COUNTS)} classes, "
+                              f"{real:,} images (differ: {', '.join(differ[:3])}"
+                              f"{', ...' if len(differ) > 3 else ''})",
+                f"fine for a trial; for the day's bundle, the whole dataset: {fix}")
+
+
+def weights(settings: Settings) -> Line:
+    """Both backbones' ImageNet weights in Keras' cache, for these settings' image size."""
+    from helpers import models
+
+    files = models.weight_files(settings.image_size)
+    missing = {name: path for name, path in files.items() if not path.exists()}
+    names = " and ".join(path.name for path in files.values())
+    if not missing:
+        return Line(OK, "weights", f"{names} in {next(iter(files.values())).parent}")
+    fix = (f"python -m helpers.models fetch-weights (online; offline: copy "
+           f"{' and '.join(path.name for path in missing.values())} into "
+           f"{next(iter(missing.values())).parent})")
+    if settings.weights != "imagenet":
+        return Line(OK, "weights", f"none needed (ENSEMBLE_WEIGHTS is {settings.weights} in "
+                                   f"these settings)")
+    return Line(MISSING, "weights", f"not in Keras' cache: {', '.join(missing)}", fix)
+
+
+def members(settings: Settings) -> Line:
+    """The three members of these settings, checked against the settings and the split."""
+    from helpers import artifacts, catalogue, data
+
+    names = catalogue.MEMBER_NAMES
+    try:
+        artifacts.check_members(settings, names)
+    except artifacts.MissingArtifactError:
+        missing = [n for n in names if not artifacts.model_path(settings, n).exists()
+                   or not artifacts.predictions_path(settings, n).exists()]
+        return Line(MISSING, "members", f"{', '.join(missing)} not found in {settings.run_dir}",
+                    GET_MEMBERS)
+    split = artifacts.split_path(settings)
+    if not split.exists():
+        return Line(MISSING, "members", f"no split ({split} is missing) to check them against",
+                    GET_MEMBERS)
+    try:
+        for name in names:
+            path = artifacts.model_path(settings, name)
+            record = artifacts.record_path(path)
+            if not record.exists():
+                raise ValueError(f"{record} is missing")
+            artifacts.check_provenance(json.loads(record.read_text(encoding="utf-8")),
+                                       settings, path, name)
+            artifacts.load_predictions(settings, name)
+    except ValueError as error:
+        return Line(MISSING, "members", str(error), GET_MEMBERS)
+    try:
+        root = settings.generated_data_dir if settings.uses_generated_data else (
+            data.locate_dataset(settings.data_dir))
+    except data.DatasetError:
+        root = None
+    files = "its files not checked: no data yet"
+    try:
+        if root is not None and root.is_dir():  # the split's files, as they are on disk
+            split_rows = data.load_split(settings, data.Scan(root=root, files={})).rows
+            files = f"its {len(split_rows):,} files unchanged"
+    except ValueError as error:
+        return Line(MISSING, "members", str(error), GET_MEMBERS)
+    return Line(OK, "members", f"{', '.join(names)} in {settings.run_dir}, made with these "
+                               f"settings and this split ({files})")
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2 ** 30:.1f} GiB"
+
+
+def memory() -> tuple[float | None, float | None]:
+    """Available and total memory in bytes (None where the system does not say)."""
+    try:
+        info = dict(line.split(":", 1) for line in
+                    Path("/proc/meminfo").read_text(encoding="utf-8").splitlines())
+        return (int(info["MemAvailable"].split()[0]) * 1024,
+                int(info["MemTotal"].split()[0]) * 1024)
+    except (OSError, KeyError, ValueError):
+        pass
+    try:
+        return None, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None, None
+
+
+def resources(settings: Settings) -> Line:
+    """Free disk where the run folder goes, and memory, against what the preset needs."""
+    needs = NEEDS_GIB[settings.preset]
+    folder = settings.artifacts_root
+    while not folder.exists():
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    available, total = memory()
+    shown = (f"{_gib(available)} of {_gib(total)} memory free" if available is not None
+             else f"{_gib(total)} memory" if total is not None else "memory unknown")
+    found = (f"{_gib(free)} disk free in {folder}, {shown} (the {settings.preset} preset needs "
+             f"{needs['disk']:.1f} GiB disk, {needs['memory']:.1f} GiB memory)")
+    if free < needs["disk"] * 2 ** 30:
+        return Line(MISSING, "disk, memory", found,
+                    "free disk space, or set ENSEMBLE_ARTIFACTS_DIR to a disk with room")
+    if total is not None and total < needs["memory"] * 2 ** 30:
+        return Line(MISSING, "disk, memory", found,
+                    "use a machine with more memory, or the smoke preset")
+    if available is not None and available < needs["memory"] * 2 ** 30:
+        return Line(NOTE, "disk, memory", found, "close other programs before the day starts")
+    return Line(OK, "disk, memory", found)
+
+
+# --------------------------------------------------------------------------- the report
+def _attempt(item: str, check: Callable[[], Line | list[Line]]) -> list[Line]:
+    """Run one item's check; an unexpected error is that item's ✗, never a traceback."""
+    try:
+        result = check()
+    except Exception as error:  # a readiness check reports, it does not crash
+        return [Line(MISSING, item, f"could not be checked ({type(error).__name__}: {error})",
+                     SETUP)]
+    return result if isinstance(result, list) else [result]
+
+
+def run(env: dict | None = None) -> list[Line]:
+    """Every line of the check for the settings of ``env`` (default: the environment)."""
+    env = dict(os.environ if env is None else env)
+    root = config.project_root()
+    lines = _attempt("Python", lambda: python_version(root))
+    lines += _attempt("packages", lambda: packages(root))
+    lines += _attempt("preset", lambda: preset(env, gpus()))
+    try:
+        settings = config.load(env)
+    except ValueError as error:
+        return lines + [Line(MISSING, "settings", str(error), "fix or unset that variable")]
+    for item, check in (("data", dataset), ("weights", weights), ("members", members),
+                        ("disk, memory", resources)):
+        lines += _attempt(item, lambda check=check: check(settings))
+    return lines
+
+
+def marks() -> dict[str, str]:
+    """✓, ✗ and ! where the console can print them, else OK, NO and !."""
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        "✓✗".encode(encoding)
+        return {OK: "✓", MISSING: "✗", NOTE: "!"}
+    except (UnicodeEncodeError, LookupError):
+        return {OK: "OK", MISSING: "NO", NOTE: "!"}
+
+
+def report(lines: list[Line]) -> str:
+    """The lines as printed: mark, item, what was found, and the fix."""
+    shown = marks()
+    width = max(len(line.item) for line in lines)
+    text = [f"{shown[line.status]} {line.item:<{width}}  {line.found}"
+            + (f"  -> {line.fix}" if line.fix else "") for line in lines]
+    problems = sum(line.status == MISSING for line in lines)
+    text.append(f"Not ready: {problems} item(s) marked {shown[MISSING]} above; fix them and run "
+                f"`python -m helpers.check` again." if problems else
+                "Ready for these settings.")
+    return "\n".join(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.check", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args(argv)
+    lines = run()
+    print(report(lines))
+    return 1 if any(line.status == MISSING for line in lines) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
