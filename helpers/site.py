@@ -99,22 +99,41 @@ def headline(settings: config.Settings, name: str) -> list[str]:
     return lines
 
 
+def _interval(diff: float, ci95) -> str:
+    return f"{diff:+.3f} [{ci95[0]:+.3f}, {ci95[1]:+.3f}]"
+
+
 def _results_headline(name: str, results: dict) -> list[str]:
-    """The headline of a results file: its verdicts and recommendations where it has them, else
-    its scalar numbers (at most four)."""
-    lines = []
-    for key in ("recommended", "recommendation", "answer", "verdicts"):
-        value = results.get(key)
-        if isinstance(value, str):
-            lines.append(f"{key}: {value}")
-        elif isinstance(value, dict):
-            lines += [f"{k}: {v}" for k, v in list(value.items())[:4] if not isinstance(v, dict)]
-    if not lines:
-        scalars = [(k, v) for k, v in results.items()
-                   if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
-        lines += [f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}"
-                  for k, v in scalars[:4]]
-    return lines
+    """The headline of a notebook's results file (keys as the notebooks write them); an empty
+    list when a key is missing."""
+    try:
+        if name == "06_evaluation":
+            ensemble, member = results["best_ensemble"], results["best_member"]
+            models, vs = results["models"], results["ensemble_vs_best_member"]
+            return [f"test accuracy: {ensemble} {models[ensemble]['accuracy']:.3f}, "
+                    f"{member} {models[member]['accuracy']:.3f} ({results['test_size']} images)",
+                    f"{ensemble} minus {member}: accuracy "
+                    f"{_interval(vs['accuracy_diff'], vs['accuracy_ci95'])}, calibrated log-loss "
+                    f"{_interval(vs['nll_ts_diff'], vs['nll_ts_ci95'])}"]
+        if name == "07_under_shift":
+            chosen, rows = results["chosen"], results["comparison"]
+            worst = str(max(int(k) for k in rows if k.isdigit()))
+            return [f"{chosen['ensemble']} minus {chosen['single']}, accuracy: clean "
+                    f"{_interval(rows['clean']['accuracy_diff'], rows['clean']['accuracy_ci95'])}"
+                    f", severity {worst} "
+                    f"{_interval(rows[worst]['accuracy_diff'], rows[worst]['accuracy_ci95'])}"]
+        if name == "08_distillation":
+            models, vs = results["models"], results["student_vs_member"]
+            return [f"test accuracy: student {models['student']['accuracy']:.3f}, member "
+                    f"{models['member']['accuracy']:.3f}, teacher "
+                    f"{models['teacher']['accuracy']:.3f}",
+                    f"student minus member: accuracy "
+                    f"{_interval(vs['accuracy_diff'], vs['accuracy_ci95'])}"]
+        if name == "summary":
+            return [f"recommended on validation: {results['recommendation']['choice']}"]
+    except (KeyError, TypeError, ValueError, IndexError):
+        return []
+    return []
 
 
 def render(path: Path, out: Path) -> Path:

@@ -45,8 +45,12 @@ def run(tmp_path):
                         ("01-04_solutions", "Solutions to 01-04")):
         nbformat.write(executed(title, "2026-12-02T10:00:00.000Z", "2026-12-02T10:01:30.500Z"),
                        folder / f"{name}.ipynb")
-    artifacts.write_json(artifacts.results_path(settings, "06_evaluation"),
-                         {"recommended": "feature_concatenation", "test_images": 1035})
+    vs = {"accuracy_diff": 0.101, "accuracy_ci95": [0.075, 0.128], "nll_ts_diff": -0.28,
+          "nll_ts_ci95": [-0.331, -0.228]}
+    artifacts.write_json(artifacts.results_path(settings, "06_evaluation"), {
+        "best_ensemble": "feature_concatenation", "best_member": "mobilenet", "test_size": 1035,
+        "models": {"feature_concatenation": {"accuracy": 0.828}, "mobilenet": {"accuracy": 0.727}},
+        "ensemble_vs_best_member": vs})
     return settings
 
 
@@ -57,7 +61,8 @@ def test_index_links_every_executed_notebook_with_title_time_and_headline(run):
         assert f'href="{name}.html"' in text and (index.parent / f"{name}.html").exists()
     assert "02_custom_cnn" not in text, "only notebooks that ran"
     assert "Compare on the test split" in text and "1.5 min" in text
-    assert "feature_concatenation" in text, "06's headline from its results file"
+    assert "feature_concatenation minus mobilenet: accuracy +0.101 [+0.075, +0.128]" in text, (
+        "06's headline, from its results file")
 
 
 def test_pages_hold_the_tables_and_the_figures_embedded(run):
