@@ -1,5 +1,5 @@
 """Predictions and what the notebooks measure beside the lesson: running a model over images,
-the end of a member's notebook, choosing by log-loss, diversity, and cost (size and latency).
+the end of a member's notebook, choosing by log-loss, and cost (weights and latency).
 
 The scores, the calibration error and the paired comparisons are taught in notebooks 05 and 06
 and exported to ``helpers.lesson``; this module applies them to every model.
@@ -119,28 +119,75 @@ def inference_function(model):
 def latency_ms(model, image_size: int, batch_size: int, repeats: int = 5, warmup: int = 1) -> float:
     """Median milliseconds per image of one inference call on a batch of random images, after
     ``warmup`` untimed calls."""
-    run = inference_function(model)
+    timings = timed_calls({"model": model}, image_size, batch_size, repeats, warmup)["model"]
+    return float(np.median(timings))
+
+
+def timed_calls(models: dict, image_size: int, batch_size: int, calls: int = 5,
+                warmup: int = 1) -> dict[str, np.ndarray]:
+    """Milliseconds per image of ``calls`` inference calls of every model on one batch of random
+    images, after ``warmup`` untimed calls. The calls are interleaved, one per model in each
+    round, so a machine that slows down during the timing slows every model alike."""
     batch = np.random.default_rng(0).uniform(0, 255, (batch_size, image_size, image_size, 3))
     batch = batch.astype("float32")
-    for _ in range(warmup):
-        run(batch)
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        np.asarray(run(batch))
-        timings.append(time.perf_counter() - start)
-    return float(np.median(timings) * 1000 / batch_size)
+    runs = {name: inference_function(model) for name, model in models.items()}
+    for run in runs.values():
+        for _ in range(warmup):
+            np.asarray(run(batch))
+    timings = {name: [] for name in runs}
+    for _ in range(calls):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            np.asarray(run(batch))
+            timings[name].append((time.perf_counter() - start) * 1000 / batch_size)
+    return {name: np.array(values) for name, values in timings.items()}
+
+
+#: The fewest timed calls per model and batch size: enough to see how much one model's timings
+#: spread, which a single call cannot show.
+MIN_LATENCY_CALLS = 3
+
+
+def weights_mb(model) -> float:
+    """Megabytes of the weights a deployer ships: every weight (shared ones once) times the
+    bytes of its type, without the optimizer's state that a training checkpoint adds."""
+    return sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize for w in model.weights) / 1e6
+
+
+def costs_of(models: dict, settings, latency: bool = True) -> dict[str, dict]:
+    """What each model costs: its parameters (shared weights once), the megabytes of its
+    weights, and (unless ``latency=False``) its time per image at batch sizes 1 and 32: the
+    median and the range (fastest, slowest) of at least ``MIN_LATENCY_CALLS`` timed calls (the
+    preset's ``latency_calls`` when more), interleaved across ``models``."""
+    rows = {name: {"params": int(model.count_params()), "weights_mb": weights_mb(model)}
+            for name, model in models.items()}
+    calls = max(settings.latency_calls, MIN_LATENCY_CALLS)
+    for batch in (1, 32) if latency else ():
+        for name, timings in timed_calls(models, settings.image_size, batch, calls).items():
+            rows[name] |= {f"latency_ms_batch{batch}": float(np.median(timings)),
+                           f"latency_ms_batch{batch}_range": [float(timings.min()),
+                                                             float(timings.max())],
+                           "latency_calls": calls}
+    return rows
 
 
 def costs(model, settings, latency: bool = True) -> dict:
-    """What a model costs: its parameters (shared weights once), its saved file's size when it
-    has one, and (unless ``latency=False``) its latency per image at batch sizes 1 and 32 (the
-    preset's ``latency_calls`` timed calls each)."""
-    row = {"params": int(model.count_params())}
-    path = artifacts.model_path(settings, model.name)
-    if path.exists():
-        row["size_mb"] = path.stat().st_size / 1e6
-    for batch in (1, 32) if latency else ():
-        row[f"latency_ms_batch{batch}"] = latency_ms(model, settings.image_size, batch,
-                                                     repeats=settings.latency_calls)
-    return row
+    """``costs_of`` for one model."""
+    return costs_of({model.name: model}, settings, latency)[model.name]
+
+
+def latency_ratio(row_a: dict, row_b: dict, batch: int = 32) -> tuple[float, tuple[float, float]]:
+    """Model A's time per image over model B's (rows of ``costs_of``): the ratio of the medians
+    and the range the timings allow, from A's fastest over B's slowest to A's slowest over B's
+    fastest."""
+    key = f"latency_ms_batch{batch}"
+    (fast_a, slow_a), (fast_b, slow_b) = row_a[f"{key}_range"], row_b[f"{key}_range"]
+    return row_a[key] / row_b[key], (fast_a / slow_b, slow_a / fast_b)
+
+
+def cost_verdict(ratio_range) -> str:
+    """'costs' when even the most favourable timings make A slower than B, 'pays' when even
+    the least favourable make it faster, else 'cannot tell': a ratio inside the timings'
+    spread is no evidence either way."""
+    low, high = ratio_range
+    return "costs" if low > 1 else "pays" if high < 1 else "cannot tell"

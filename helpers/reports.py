@@ -13,9 +13,18 @@ LEADERBOARD_COLUMNS = (("accuracy", "accuracy", "{:.3f}"), ("macro_f1", "macro-F
                        ("nll", "log-loss", "{:.3f}"), ("brier", "Brier", "{:.3f}"),
                        ("ece", "ECE", "{:.3f}"), ("temperature", "T", "{:.2f}"),
                        ("nll_ts", "log-loss (T)", "{:.3f}"), ("ece_ts", "ECE (T)", "{:.3f}"),
-                       ("params", "parameters", "{:,}"), ("size_mb", "MB", "{:.1f}"),
-                       ("latency_ms_batch1", "ms/image (batch 1)", "{:.1f}"),
-                       ("latency_ms_batch32", "ms/image (batch 32)", "{:.2f}"))
+                       ("params", "parameters", "{:,}"), ("weights_mb", "weights MB", "{:.1f}"),
+                       ("latency_ms_batch1", "ms/image, batch 1 (range)", "{:.1f}"),
+                       ("latency_ms_batch32", "ms/image, batch 32 (range)", "{:.2f}"))
+
+
+def _cell(row: dict, key: str, fmt: str) -> str:
+    """One value of the leaderboard; a time with its range of timed calls after it."""
+    if row.get(key) is None:
+        return "n/a"
+    spread = row.get(f"{key}_range")
+    return fmt.format(row[key]) + (f" ({fmt.format(spread[0])}-{fmt.format(spread[1])})"
+                                   if spread else "")
 
 
 def leaderboard_markdown(models: dict[str, dict]) -> str:
@@ -25,8 +34,7 @@ def leaderboard_markdown(models: dict[str, dict]) -> str:
              "|" + "---|" * (len(columns) + 2)]
     for name, row in sorted(models.items(), key=lambda item: -item[1]["accuracy"]):
         kind = "member" if name in catalogue.MEMBER_NAMES else "ensemble"
-        cells = [fmt.format(row[key]) if row.get(key) is not None else "n/a"
-                 for key, _, fmt in columns]
+        cells = [_cell(row, key, fmt) for key, _, fmt in columns]
         lines.append(f"| {name} | {kind} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -77,10 +85,13 @@ def summary_markdown(summary: dict, key: str = "cells") -> str:
 
 
 def write_summary(settings: Settings, summary: dict):
-    """``results_summary.json`` and ``results_summary.md``: both tables and the recommendation."""
+    """``results_summary.json`` and ``results_summary.md``: the answer table (when the summary
+    has one), both grids and the recommendation."""
     json_path = artifacts.write_json(artifacts.results_path(settings, "summary"), summary)
     recommendation = summary.get("recommendation", {})
-    text = ("# When does an ensemble pay?\n\n" + summary_markdown(summary, "cells_vs_own")
+    answer = summary.get("answer_table")
+    text = ("# When does an ensemble pay?\n\n" + (f"{answer}\n\n" if answer else "")
+            + summary_markdown(summary, "cells_vs_own")
             + "\n\n" + summary_markdown(summary, "cells") + "\n\n"
             + (f"Recommended on validation ({recommendation['rule']}): "
                f"**{recommendation['choice']}**.\n" if recommendation else ""))

@@ -32,12 +32,42 @@ def test_best_by_log_loss_breaks_ties_by_accuracy():
         evaluation.best_by_log_loss({})
 
 
-def test_costs_count_parameters_and_time_both_batch_sizes(smoke_settings):
+def test_costs_count_parameters_weights_and_time_both_batch_sizes(smoke_settings):
     model = keras.Sequential([keras.Input((48, 48, 3)), keras.layers.Flatten(),
                               keras.layers.Dense(8)], name="not_saved")
     row = evaluation.costs(model, smoke_settings)
-    assert row["params"] == 48 * 48 * 3 * 8 + 8 and "size_mb" not in row  # no saved file
-    assert row["latency_ms_batch1"] > 0 and row["latency_ms_batch32"] > 0
+    assert row["params"] == 48 * 48 * 3 * 8 + 8
+    assert row["weights_mb"] == pytest.approx(row["params"] * 4 / 1e6)  # float32, no optimizer
+    assert row["latency_calls"] >= evaluation.MIN_LATENCY_CALLS > 1  # enough to see a spread
+    for batch in (1, 32):
+        fastest, slowest = row[f"latency_ms_batch{batch}_range"]
+        assert 0 < fastest <= row[f"latency_ms_batch{batch}"] <= slowest
+
+
+def test_shared_weights_are_shipped_once():
+    dense = keras.layers.Dense(4)
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, dense(dense(inputs)))
+    assert evaluation.weights_mb(model) == pytest.approx((4 * 4 + 4) * 4 / 1e6)
+
+
+def test_a_latency_ratio_inside_the_timings_spread_is_no_verdict():
+    fast = {"latency_ms_batch32": 1.0, "latency_ms_batch32_range": [0.9, 1.1]}
+    noisy = {"latency_ms_batch32": 1.2, "latency_ms_batch32_range": [1.05, 1.5]}
+    slow = {"latency_ms_batch32": 3.0, "latency_ms_batch32_range": [2.8, 3.3]}
+    ratio, spread = evaluation.latency_ratio(slow, fast)
+    assert ratio == pytest.approx(3.0) and spread == pytest.approx((2.8 / 1.1, 3.3 / 0.9))
+    assert evaluation.cost_verdict(spread) == "costs"
+    assert evaluation.cost_verdict(evaluation.latency_ratio(fast, slow)[1]) == "pays"
+    assert evaluation.cost_verdict(evaluation.latency_ratio(noisy, fast)[1]) == "cannot tell"
+
+
+def test_interleaved_timings_time_every_model_as_often():
+    models = {name: keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten()], name=name)
+              for name in ("a", "b")}
+    timings = evaluation.timed_calls(models, 8, 2, calls=4)
+    assert {name: len(t) for name, t in timings.items()} == {"a": 4, "b": 4}
+    assert all((t > 0).all() for t in timings.values())
 
 
 def test_the_leaderboard_lists_every_model_best_accuracy_first():
@@ -48,6 +78,14 @@ def test_the_leaderboard_lists_every_model_best_accuracy_first():
     assert [line.split(" | ")[0] for line in table[2:]] == ["| average", "| custom_cnn", "| vgg16"]
     assert table[2].endswith("| ensemble | 0.800 | 0.600 |")
     assert table[4].endswith("| member | 0.600 | n/a |")
+
+
+def test_the_leaderboard_shows_each_time_with_its_range():
+    rows = {"vgg16": {"accuracy": 0.6, "weights_mb": 58.9, "latency_ms_batch32": 23.35,
+                      "latency_ms_batch32_range": [22.9, 24.1]}}
+    table = reports.leaderboard_markdown(rows).splitlines()
+    assert table[0] == "| model | kind | accuracy | weights MB | ms/image, batch 32 (range) |"
+    assert table[2].endswith("| 0.600 | 58.9 | 23.35 (22.90-24.10) |")
 
 
 def test_results_files_are_written(smoke_settings):
