@@ -39,10 +39,10 @@ import numpy as np
 import stand_ins
 
 from helpers import artifacts, callbacks, catalogue, config, data, ensembles, evaluation
-from helpers.lesson import features
+from helpers.lesson import vgg16
 from helpers.lesson.combiners import apply_temperature, fit_temperature, log_loss
 from helpers.lesson.distillation import DistillationLoss, label_accuracy, pack_targets
-from helpers.lesson.mobilenet import frozen_bottom, mobilenet_from_scratch, mobilenet_parts
+from helpers.lesson.mobilenet import is_bottom_frozen, mobilenet_from_scratch, mobilenet_parts
 
 
 STUDENT = "mobilenet"
@@ -64,7 +64,7 @@ SETTINGS = (
 def without_augmentation(model, frozen: bool):
     """The same layers and weights without the augmentation after the input, for training on
     views made beforehand; a frozen member's nested models stay in inference mode, as
-    ``features.assemble_member`` calls them."""
+    ``vgg16.assemble_member`` calls them."""
     import keras
 
     names = [layer.name for layer in model.layers]
@@ -80,10 +80,10 @@ def student_model(settings, ds, augment: bool):
     MobileNet from scratch without ImageNet weights, else the member assembled from its frozen
     bottom and head."""
     n_classes = len(ds.class_names)
-    frozen = frozen_bottom(settings)
+    frozen = is_bottom_frozen(settings)
     if frozen:
         bottom, head = mobilenet_parts(settings, n_classes, name="student_head")
-        model = features.assemble_member(bottom, head, STUDENT, settings, "student")
+        model = vgg16.assemble_member(bottom, head, STUDENT, settings, "student")
         optimizer = head.optimizer
     else:
         model = mobilenet_from_scratch(settings, n_classes, train_data=ds.train, name="student")
@@ -169,7 +169,7 @@ def main() -> None:
             continue
         views = settings.epochs if views == -1 else views
         if views not in sources:
-            stored = features.augmented_views(originals, views, seed=settings.seed)
+            stored = vgg16.augmented_views(originals, views, seed=settings.seed)
             sources[views] = (stored, pack_targets(np.tile(train_labels, views),
                                                    teacher_targets(stored)))
         images, targets = sources[views]

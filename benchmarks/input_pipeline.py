@@ -7,7 +7,7 @@ Prints images per second in the first and the second epoch and their ratio (goal
 
     python benchmarks/input_pipeline.py [--data-dir DIR] [--image-size 128] [--out FILE]
 
-Without --data-dir it uses the generated demo dataset.
+Without --data-dir it uses the generated dataset.
 """
 
 from __future__ import annotations

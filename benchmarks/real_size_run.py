@@ -33,8 +33,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", type=Path, required=True)
     args = parser.parse_args()
-    root = generated_dataset.ensure_demo_dataset(args.target / "generated_real_size",
-                                                 images_per_class=REAL_CLASS_COUNTS)
+    root = generated_dataset.ensure_generated_dataset(args.target / "generated_real_size",
+                                                      images_per_class=REAL_CLASS_COUNTS)
     here = Path(__file__).parent
     subprocess.run([sys.executable, str(here / "training_cost.py")], check=True)
     env = {**os.environ, "ENSEMBLE_DATA_DIR": str(root), "ENSEMBLE_WEIGHTS": "random",

@@ -1,8 +1,8 @@
 """Benchmark 4: wall time of all the notebooks in the ``smoke`` preset against its floor,
 as many fresh kernels that only import TensorFlow, and the ratio; also the slowest cells.
 
-Runs ``python -m helpers.run --preset smoke`` in a temporary artifacts folder (so the demo
-data and every model are made from scratch, as in CI), then one one-cell notebook per notebook.
+Runs ``python -m helpers.run --preset smoke`` in a temporary artifacts folder (so the generated
+dataset and every model are made from scratch, as in CI), then one one-cell notebook per notebook.
 Writes ``benchmarks/results/smoke_suite.json`` (or ``--out``). Usage::
 
     python benchmarks/smoke_suite.py [--out FILE]

@@ -1,6 +1,6 @@
 """Stand-ins the benchmarks time instead of what cannot be downloaded here: the three members as
 notebooks 02-04 build them, with the code those notebooks export (``helpers.lesson.custom_cnn``,
-``.features`` and ``.mobilenet``), and random weights frozen exactly where ImageNet weights would
+``.vgg16`` and ``.mobilenet``), and random weights frozen exactly where ImageNet weights would
 be (``ENSEMBLE_WEIGHTS=random``), so the compute is the ``cpu`` preset's; random images; a
 preset's settings with those weights; and the machine, which every result records."""
 
@@ -22,13 +22,13 @@ def frozen_parts(name: str, settings: config.Settings, n_classes: int = 8,
     and 04 build them when their bottom is frozen (ImageNet weights, or the random weights that
     stand in for them): the head trains on the bottom's stored output."""
     from helpers import models
-    from helpers.lesson import features, mobilenet
+    from helpers.lesson import mobilenet, vgg16
 
     if name == "vgg16":
-        backbone = features.freeze_all_but_last(models.backbone("vgg16", settings),
-                                                features.VGG16_TRAINABLE)
-        bottom, top = features.split_at(backbone, features.VGG16_TRAINABLE)
-        return bottom, features.vgg16_head(top, n_classes, head_name or "vgg16_head")
+        backbone = vgg16.freeze_all_but_last(models.backbone("vgg16", settings),
+                                             vgg16.VGG16_TRAINABLE)
+        bottom, top = vgg16.split_at(backbone, vgg16.VGG16_TRAINABLE)
+        return bottom, vgg16.vgg16_head(top, n_classes, head_name or "vgg16_head")
     if name == "mobilenet":
         return mobilenet.mobilenet_parts(settings, n_classes, head_name or "mobilenet_head")
     raise ValueError(f"{name!r} has no frozen parts; choose vgg16 or mobilenet.")
@@ -38,16 +38,16 @@ def build(name: str, settings: config.Settings, n_classes: int = 8):
     """``custom_cnn``, ``vgg16`` or ``mobilenet`` as its notebook builds it. The custom CNN (and
     MobileNet when its bottom is not frozen, ``ENSEMBLE_WEIGHTS=none``) is compiled, raw images
     in, augmentation inside; a member with a frozen bottom is assembled from ``frozen_parts``
-    (``features.assemble_member``) as notebooks 03 and 04 save it, not compiled (what trains is
+    (``vgg16.assemble_member``) as notebooks 03 and 04 save it, not compiled (what trains is
     its head), and given back as loading it gives it back (``reloaded``)."""
-    from helpers.lesson import custom_cnn, features, mobilenet
+    from helpers.lesson import custom_cnn, mobilenet, vgg16
 
     if name == "custom_cnn":
         return custom_cnn.custom_cnn(settings, n_classes, name=name)
-    if name == "mobilenet" and not mobilenet.frozen_bottom(settings):
+    if name == "mobilenet" and not mobilenet.is_bottom_frozen(settings):
         return mobilenet.mobilenet_from_scratch(settings, n_classes, name=name)
     bottom, head = frozen_parts(name, settings, n_classes)
-    return reloaded(features.assemble_member(bottom, head, name, settings, name))
+    return reloaded(vgg16.assemble_member(bottom, head, name, settings, name))
 
 
 def reloaded(model):

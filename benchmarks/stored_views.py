@@ -2,7 +2,7 @@
 
 VGG16's frozen part is most of the series' training time when augmentation runs inside the model:
 every epoch pushes every training image through it again. Notebook 03 instead runs it once per
-stored view (``helpers.lesson.features``). This script trains the same VGG16 member both ways on
+stored view (``helpers.lesson.vgg16``). This script trains the same VGG16 member both ways on
 the same data and seeds, and reports validation accuracy and log-loss (validation data only) and
 the seconds each way takes, so that the ``views`` setting of the presets is chosen by measurement::
 
@@ -26,8 +26,9 @@ import numpy as np
 import stand_ins
 
 from helpers import callbacks, config, data, evaluation
-from helpers.lesson import features
+from helpers.lesson import vgg16
 from helpers.lesson.combiners import log_loss
+from helpers.lesson.data_prep import stratified_split
 
 
 def inside(settings, ds, seed: int) -> tuple[np.ndarray, float]:
@@ -46,14 +47,14 @@ def stored(settings, ds, views: int, seed: int) -> tuple[np.ndarray, float]:
     """``views`` stored views: the frozen bottom runs once per view, the head fits on its output."""
     config.set_seed(seed)
     bottom, head = stand_ins.frozen_parts("vgg16", settings, len(ds.class_names))
-    member = features.assemble_member(bottom, head, "vgg16", settings, "vgg16")
+    member = vgg16.assemble_member(bottom, head, "vgg16", settings, "vgg16")
     start = time.perf_counter()
-    extractor = features.feature_extractor(bottom, "vgg16", settings)
-    made = features.augmented_views(ds.images("train"), views, seed=seed)
-    train = data.array_dataset([features.stored_features(extractor, made, "float16")],
+    extractor = vgg16.feature_extractor(bottom, "vgg16", settings)
+    made = vgg16.augmented_views(ds.images("train"), views, seed=seed)
+    train = data.array_dataset([vgg16.stored_features(extractor, made, "float16")],
                                np.tile(ds.labels("train"), views), settings.batch_size,
                                shuffle_seed=seed)
-    val = data.array_dataset([features.stored_features(extractor, ds.images("val"))],
+    val = data.array_dataset([vgg16.stored_features(extractor, ds.images("val"))],
                              ds.labels("val"), settings.batch_size)
     head.fit(train, validation_data=val, epochs=settings.epochs, verbose=0,
              callbacks=callbacks.schedule(verbose=0))
@@ -75,7 +76,7 @@ def main() -> None:
                                           ENSEMBLE_DATA_DIR=str(args.data_dir.resolve()),
                                           ENSEMBLE_EPOCHS=str(args.epochs),
                                           ENSEMBLE_ARTIFACTS_DIR=artifacts)
-        ds = data.load_data(settings)
+        ds = data.load_data(settings, split_with=stratified_split)  # a fresh folder
         labels = ds.labels("val")
         ways = {f"augmentation inside the model, up to {settings.epochs} epochs": None}
         ways.update({f"{k} stored view{'s' if k > 1 else ''}": k

@@ -105,7 +105,7 @@ def speeds(image_size: int, n_images: int) -> dict[str, float]:
     import keras
     import tensorflow as tf
 
-    from helpers.lesson import features
+    from helpers.lesson import vgg16
     from helpers.lesson.mobilenet import mobilenet_from_scratch
 
     settings = stand_ins.settings_for("cpu", image_size)
@@ -118,11 +118,11 @@ def speeds(image_size: int, n_images: int) -> dict[str, float]:
     out["custom_cnn_predict"] = rate(lambda: cnn.predict(pipeline, verbose=0), n_images)
     for name in ("vgg16", "mobilenet"):
         bottom, head = stand_ins.frozen_parts(name, settings)
-        member = features.assemble_member(bottom, head, name, settings, name)
-        extractor = features.feature_extractor(bottom, name, settings)
-        out[f"{name}_bottom"] = rate(lambda e=extractor: features.stored_features(e, images),
+        member = vgg16.assemble_member(bottom, head, name, settings, name)
+        extractor = vgg16.feature_extractor(bottom, name, settings)
+        out[f"{name}_bottom"] = rate(lambda e=extractor: vgg16.stored_features(e, images),
                                      n_images)
-        stored = features.stored_features(extractor, images)
+        stored = vgg16.stored_features(extractor, images)
         tensors = tf.data.Dataset.from_tensor_slices((stored, labels)).batch(32).cache()
         out[f"{name}_head_train"] = rate(lambda h=head, t=tensors: h.fit(t, epochs=1, verbose=0),
                                          n_images)

@@ -42,5 +42,3 @@ def quiet_tensorflow() -> None:
 
 if "ipykernel" in sys.modules:  # a notebook: it imports Keras next
     quiet_tensorflow()
-
-__version__ = "0.1.0"

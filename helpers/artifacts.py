@@ -23,15 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from helpers import catalogue
-
-# The names of the members, the ensembles and the results files are the catalogue's (re-exported).
-from helpers.catalogue import (  # noqa: F401
-    ALL_ENSEMBLE_NAMES,
-    ENSEMBLE_NAMES,
-    FEATURE_ENSEMBLE_NAMES,
-    MEMBER_NAMES,
-    RESULTS_FILES,
-)
 from helpers.config import Settings
 
 
@@ -39,8 +30,8 @@ class MissingArtifactError(FileNotFoundError):
     """An artifact a notebook needs does not exist yet; the message says what to run."""
 
 
-def made_by(name: str) -> str:
-    """The notebook file that makes the artifact called ``name`` (05 for anything unknown)."""
+def _notebook_of(name: str) -> str:
+    """The file name of the notebook that makes the artifact ``name``, for error messages."""
     return f"{catalogue.made_by(name)}.ipynb"
 
 
@@ -74,8 +65,8 @@ def selection_path(settings: Settings) -> Path:
 
 
 def results_path(settings: Settings, notebook: str = "06_evaluation") -> Path:
-    """The results file a notebook writes (``RESULTS_FILES``)."""
-    return settings.path(RESULTS_FILES[notebook])
+    """The results file a notebook writes (``catalogue.RESULTS_FILES``)."""
+    return settings.path(catalogue.RESULTS_FILES[notebook])
 
 
 def shift_predictions_path(settings: Settings) -> Path:
@@ -133,11 +124,12 @@ def check_provenance(recorded: dict, settings: Settings, path: Path, name: str) 
     and the current settings and split, and the notebook that remakes it."""
     if details := differences(recorded, provenance(settings)):
         raise ValueError(f"{path} was made with other settings or another split ({details}). "
-                         f"It is not mixed into this run: rerun {made_by(name)} with the current "
+                         f"It is not mixed into this run: rerun {_notebook_of(name)} with the current "
                          f"settings.")
 
 
-def _record_path(path: Path) -> Path:
+def record_path(path: Path) -> Path:
+    """The record of what the model at ``path`` was made from (``<name>.settings.json``)."""
     return path.with_suffix(".settings.json")
 
 
@@ -146,48 +138,64 @@ def save_model(model, path: Path, settings: Settings | None = None) -> Path:
     """Save a Keras model atomically. With ``settings``, what it was made from is recorded
     beside it first (``<name>.settings.json``)."""
     if settings is not None:
-        write_json(_record_path(path), provenance(settings))
+        write_json(record_path(path), provenance(settings))
     return write_atomic(path, model.save)
 
 
-def load_checked(path: Path, settings: Settings, name: str):
+def load_checked(path: Path, settings: Settings, name: str, custom_objects: dict | None = None,
+                 compile: bool = True):
     """Load a saved model in safe mode after checking the record beside it against the
-    current settings and split; ``name`` picks the notebook named in the error."""
+    current settings and split; ``name`` picks the notebook named in the error.
+
+    The series' own layers and losses are registered with Keras where they are defined
+    (``keras.saving.register_keras_serializable``): the plumbing's when this function runs, the
+    lesson's once the caller has imported the lesson module that defines them (importing
+    ``helpers.ensembles`` imports notebook 05's). ``custom_objects`` hands Keras any others;
+    ``compile=False`` skips the loss and metrics, all a model needs to predict."""
     import keras
 
+    from helpers import models  # noqa: F401  (registers the backbones' preprocessing layer)
+
     if not path.exists():
-        raise MissingArtifactError(f"'{name}' not found at {path}. Run {made_by(name)} first "
+        raise MissingArtifactError(f"'{name}' not found at {path}. Run {_notebook_of(name)} first "
                                    f"(with the same settings: {settings.run_name}).")
-    record = _record_path(path)
+    record = record_path(path)
     if not record.exists():
         raise ValueError(f"{path} has no record of the settings it was made with ({record.name} "
                          f"is missing), so it cannot be checked against this run. Rerun "
-                         f"{made_by(name)}.")
+                         f"{_notebook_of(name)}.")
     check_provenance(json.loads(record.read_text(encoding="utf-8")), settings, path, name)
-    # The series' saved models use its registered layers and loss; importing the modules that
-    # define them registers them (the one place plumbing imports lesson code: tests/test_layers.py).
-    from helpers import models  # noqa: F401
-    from helpers.lesson import combiners, distillation  # noqa: F401
+    try:
+        return keras.models.load_model(path, custom_objects=custom_objects, compile=compile,
+                                       safe_mode=True)
+    except TypeError as error:
+        if "Could not locate" not in str(error):
+            raise
+        unknown = str(error).split(". ")[0]  # "Could not locate class 'WeightedAverage'"
+        raise ValueError(f"{path}: {unknown}. Import the lesson module that defines it first "
+                         f"(e.g. `import helpers.lesson.combiners` for notebook 05's layer), "
+                         f"pass it in custom_objects, or load with compile=False when only "
+                         f"its loss is missing and you only predict.") from None
 
-    return keras.models.load_model(path, safe_mode=True)
+
+def load_model(settings: Settings, name: str, custom_objects: dict | None = None,
+               compile: bool = True):
+    """``<run folder>/models/<name>.keras`` in safe mode, checked against the settings and split
+    (see ``load_checked``)."""
+    return load_checked(model_path(settings, name), settings, name, custom_objects, compile)
 
 
-def load_model(settings: Settings, name: str):
-    """``<run folder>/models/<name>.keras`` in safe mode, checked against the settings and split."""
-    return load_checked(model_path(settings, name), settings, name)
-
-
-def load_combiner(settings: Settings, name: str):
+def load_combiner(settings: Settings, name: str, custom_objects: dict | None = None):
     """The saved combiner of ensemble ``name`` (notebook 05), checked like a model."""
-    return load_checked(combiner_path(settings, name), settings, name)
+    return load_checked(combiner_path(settings, name), settings, name, custom_objects)
 
 
-def check_members(settings: Settings, names: tuple[str, ...] = MEMBER_NAMES) -> None:
+def check_members(settings: Settings, names: tuple[str, ...] = catalogue.MEMBER_NAMES) -> None:
     """Raise one clear error listing every member whose model or predictions are missing."""
     missing = [n for n in names if not model_path(settings, n).exists()
                or not predictions_path(settings, n).exists()]
     if missing:
-        notebooks = ", ".join(made_by(n) for n in missing)
+        notebooks = ", ".join(_notebook_of(n) for n in missing)
         raise MissingArtifactError(
             f"Missing ensemble members for settings {settings.run_name}: {', '.join(missing)}. "
             f"Run {notebooks} first (or `python -m helpers.run`).")
@@ -233,7 +241,7 @@ def _load(settings: Settings, path: Path, name: str, what: str) -> dict:
     """The ``.npz`` or JSON file at ``path``, checked against the settings and split when it
     records them; when it is missing, the error names the notebook that makes ``name``."""
     if not path.exists():
-        raise MissingArtifactError(f"{what} not found at {path}. Run {made_by(name)} first "
+        raise MissingArtifactError(f"{what} not found at {path}. Run {_notebook_of(name)} first "
                                    f"(settings: {settings.run_name}).")
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as archive:
@@ -310,4 +318,4 @@ def load_selection(settings: Settings) -> dict:
 def load_results(settings: Settings, notebook: str = "06_evaluation") -> dict:
     """A results file written by ``notebook``, or a clear error naming the notebook to run."""
     return _load(settings, results_path(settings, notebook), notebook,
-                 RESULTS_FILES[notebook])
+                 catalogue.RESULTS_FILES[notebook])

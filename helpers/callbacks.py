@@ -1,12 +1,11 @@
-"""The series' training callbacks: the standard ones of every member (writing under the run's
-folder) and the cheap holdout early stopping of the combiners."""
+"""The series' training callbacks: the training schedule, and the standard callbacks of every
+member (the schedule, plus writers under the run's folder)."""
 
 from __future__ import annotations
 
 import math
 
 import keras
-import numpy as np
 
 from helpers.artifacts import history_path, model_path, save_model
 from helpers.config import Settings
@@ -66,44 +65,4 @@ def standard(settings: Settings, name: str) -> list[keras.callbacks.Callback]:
 def _csv_logger(path) -> keras.callbacks.CSVLogger:
     path.parent.mkdir(parents=True, exist_ok=True)
     return keras.callbacks.CSVLogger(str(path))
-
-
-class HoldoutEarlyStopping(keras.callbacks.Callback):
-    """Stop when the loss on a small holdout has not improved for ``patience`` epochs, then
-    restore the best weights. Like ``keras.callbacks.EarlyStopping`` on ``val_loss``, but the
-    holdout is scored by one compiled call per epoch: for a combiner with a few hundred
-    parameters, Keras' validation pass costs more than the training epoch itself."""
-
-    def __init__(self, inputs, labels: np.ndarray, patience: int):
-        super().__init__()
-        self.inputs, self.labels, self.patience = inputs, labels, patience
-        self.best, self.best_epoch, self.best_weights = np.inf, 0, None
-        self._holdout_loss = None
-
-    def on_train_begin(self, logs=None):
-        import tensorflow as tf
-
-        model, labels = self.model, tf.constant(self.labels)
-        inputs = ([tf.constant(x) for x in self.inputs] if isinstance(self.inputs, list | tuple)
-                  else tf.constant(self.inputs))
-
-        @tf.function
-        def holdout_loss():
-            probs = model(inputs, training=False)
-            return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(labels, probs))
-
-        self._holdout_loss = holdout_loss
-
-    def on_epoch_end(self, epoch, logs=None):
-        loss = float(self._holdout_loss())
-        if logs is not None:
-            logs["val_loss"] = loss  # recorded in the history like Keras' own validation loss
-        if loss < self.best:
-            self.best, self.best_epoch, self.best_weights = loss, epoch, self.model.get_weights()
-        elif epoch - self.best_epoch >= self.patience:
-            self.model.stop_training = True
-
-    def on_train_end(self, logs=None):
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
 

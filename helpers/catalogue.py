@@ -18,11 +18,16 @@ FOLDER = Path(__file__).resolve().parent.parent / "notebooks"
 
 @dataclass(frozen=True)
 class Notebook:
-    """One notebook: its name (the file's stem) and the notebooks whose artifacts it reads."""
+    """One notebook: its name (the file's stem), the notebooks whose artifacts it reads, and,
+    for a solutions notebook, the notebooks whose exercises it solves (``covers``)."""
 
     name: str
     reads: tuple[str, ...] = ()
-    solutions: bool = False
+    covers: tuple[str, ...] = ()
+
+    @property
+    def solutions(self) -> bool:
+        return bool(self.covers)
 
     @property
     def number(self) -> str:
@@ -30,6 +35,7 @@ class Notebook:
 
     @property
     def path(self) -> Path:
+        """Where the notebook is stored: ``notebooks/``, or ``notebooks/solutions/``."""
         return (FOLDER / "solutions" if self.solutions else FOLDER) / f"{self.name}.ipynb"
 
 
@@ -47,16 +53,17 @@ SERIES = (
     Notebook("08_distillation", ("06_evaluation",)),
     Notebook("09_families", ("07_under_shift", "08_distillation")),
 )
+NOTEBOOKS = tuple(notebook.name for notebook in SERIES)
 #: The worked solutions of the exercises, one notebook per group of notebooks, with what each
-#: reads (07-09's solutions train their own variants on the members and 05's choice).
+#: reads (07-09's solutions train their own variants on the members and 05's choice) and the
+#: notebooks whose exercises it solves.
 SOLUTIONS = (
-    Notebook("01-04_solutions", ("02_custom_cnn", "03_vgg16", "04_mobilenet"), solutions=True),
-    Notebook("05-06_solutions", ("06_evaluation",), solutions=True),
-    Notebook("07-09_solutions", ("05_ensembles",), solutions=True),
+    Notebook("01-04_solutions", ("02_custom_cnn", "03_vgg16", "04_mobilenet"), NOTEBOOKS[0:4]),
+    Notebook("05-06_solutions", ("06_evaluation",), NOTEBOOKS[4:6]),
+    Notebook("07-09_solutions", ("05_ensembles",), NOTEBOOKS[6:9]),
 )
 EVERY = SERIES + SOLUTIONS
 BY_NAME = {notebook.name: notebook for notebook in EVERY}
-NOTEBOOKS = tuple(notebook.name for notebook in SERIES)
 SOLUTION_NOTEBOOKS = tuple(notebook.name for notebook in SOLUTIONS)
 
 #: The three members, each with the notebook that trains it.
@@ -76,7 +83,13 @@ CONTROLLED = ("concatenation", "average_dense", "feature_concatenation")
 
 
 def control_name(combiner: str, member: str) -> str:
+    """The name of ``combiner``'s one-member control on ``member``: ``combiner[member]``."""
     return f"{combiner}[{member}]"
+
+
+def keras_name(name: str) -> str:
+    """``name`` as Keras accepts it for a model or a layer: ``combiner_member`` for a control."""
+    return name.replace("[", "_").replace("]", "")
 
 
 def control_parts(name: str) -> tuple[str, str]:
@@ -90,9 +103,9 @@ def control_parts(name: str) -> tuple[str, str]:
 CONTROL_NAMES = tuple(control_name(c, m) for c in CONTROLLED for m in MEMBERS)
 #: Which notebook makes each saved model or cached prediction that is not a member's or an
 #: ensemble's.
-OTHER_ARTIFACTS = {"under_shift": "07_under_shift", "student": "08_distillation",
-                   "student_head": "08_distillation", "validation_choice": "05_ensembles",
-                   "summary": "09_families"}
+OTHER_ARTIFACTS = {"split": "01_data_preview", "under_shift": "07_under_shift",
+                   "student": "08_distillation", "student_head": "08_distillation",
+                   "validation_choice": "05_ensembles", "summary": "09_families"}
 #: The results files, by the notebook that writes them.
 RESULTS_FILES = {"06_evaluation": "results.json", "07_under_shift": "results_shift.json",
                  "08_distillation": "results_distillation.json",

@@ -18,7 +18,7 @@ PRESET_VARIABLE = "ENSEMBLE_PRESET"
 PRESET_NAMES = ("smoke", "cpu", "gpu")
 
 #: The defaults of each preset, and every rule that differs between presets (no code elsewhere
-#: tests the preset's name). ``data_dir=None`` means "the generated stand-in dataset".
+#: tests the preset's name). ``data_dir=None`` means "the generated dataset" (``helpers.generated_dataset``).
 #: - ``corruptions``: the corruption types notebook 07 applies (None: all of them); in ``cpu``
 #:   one of each kind (noise, blur, digital): 256 source images per copy tell models apart better
 #:   than more kinds of copies of fewer images, within the time budget;
@@ -38,24 +38,22 @@ PRESETS: dict[str, dict] = {
     # smoke: the cpu preset's code path (random weights frozen where ImageNet weights would be)
     # on generated images, as small and short as the code allows.
     "smoke": {"image_size": 48, "epochs": 2, "weights": "random", "batch_size": 32,
-              "max_per_class": None, "demo_data": True, "shift_images": None,
+              "max_per_class": None, "generated_data": True, "shift_images": None,
               "corruptions": ("gaussian_noise", "gaussian_blur"), "latency_calls": 1,
               "views": 2, "combiner_epochs": 20, "family_members": 2, "dropout_samples": 2,
               "folds": 2},
     # The split is the whole dataset's; only training is capped (100 images per class). Frozen
-    # parts run once per stored view (2 views; 4 measured best but leave no margin for a slower
-    # machine). Sized by end-to-end runs on a generated dataset of the real size
-    # (benchmarks/real_size_run.py, 2-core machines): 54 minutes with 150 images per class and
-    # 5 latency calls, then 44 minutes with these settings at 64 images per corrupted copy; 16
-    # minutes for the settings below on a faster machine. Notebook 07 corrupts 256 of the test
-    # images in three corruption types (enough to tell gaps of a few points apart).
+    # parts run once per stored view (2 views: more leave no margin for a slower machine).
+    # Sized by end-to-end runs on a generated dataset of the real size
+    # (benchmarks/real_size_run.py; its results record the time). Notebook 07 corrupts 256 of
+    # the test images in three corruption types (enough to tell gaps of a few points apart).
     "cpu": {"image_size": 128, "epochs": 10, "weights": "imagenet", "batch_size": 32,
-            "max_per_class": 100, "demo_data": False, "shift_images": 256,
+            "max_per_class": 100, "generated_data": False, "shift_images": 256,
             "corruptions": ("gaussian_noise", "gaussian_blur", "contrast"),
             "latency_calls": 3, "views": 2, "combiner_epochs": 100, "family_members": 3,
             "dropout_samples": 16, "folds": 5},
     "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,
-            "max_per_class": None, "demo_data": False, "shift_images": None,
+            "max_per_class": None, "generated_data": False, "shift_images": None,
             "corruptions": None, "latency_calls": 5, "views": 4, "combiner_epochs": 100,
             "family_members": 3, "dropout_samples": 16, "folds": 5},
 }
@@ -100,7 +98,7 @@ class Settings:
     overrides. ``run_dir`` holds all artifacts of exactly these settings."""
 
     preset: str
-    data_dir: Path | None  # None: the generated demo dataset
+    data_dir: Path | None  # None: the generated dataset
     artifacts_root: Path
     image_size: int
     epochs: int
@@ -126,7 +124,7 @@ class Settings:
         return "imagenet" if self.weights == "imagenet" else None
 
     @property
-    def uses_demo_data(self) -> bool:
+    def uses_generated_data(self) -> bool:
         return self.data_dir is None
 
     @property
@@ -136,7 +134,7 @@ class Settings:
     @property
     def run_name(self) -> str:
         """A readable folder name: runs with different data-affecting settings never mix."""
-        data_tag = "demo" if self.data_dir is None else self.data_dir.name.replace(" ", "_")
+        data_tag = "generated" if self.data_dir is None else self.data_dir.name.replace(" ", "_")
         name = f"{self.preset}-{data_tag}-{self.image_size}px-{self.weights}-seed{self.seed}"
         return name + (f"-max{self.max_per_class}" if self.max_per_class else "")
 
@@ -145,9 +143,9 @@ class Settings:
         return self.artifacts_root / self.run_name
 
     @property
-    def demo_data_dir(self) -> Path:
-        """Where the generated demo dataset lives (shared by every run that uses it)."""
-        return self.artifacts_root / "demo_data" / "natural_images"
+    def generated_data_dir(self) -> Path:
+        """Where the generated dataset lives (shared by every run that uses it)."""
+        return self.artifacts_root / "generated_data" / "natural_images"
 
     def path(self, *parts: str) -> Path:
         """A path inside this run's artifacts folder. Nothing is created: the writers in
@@ -158,11 +156,11 @@ class Settings:
         """The settings that make artifacts comparable; recorded beside every artifact."""
         keys = ("preset", "image_size", "weights", "seed", "max_per_class", "val_fraction",
                 "test_fraction")
-        return {"data_dir": "demo" if self.data_dir is None else str(self.data_dir),
+        return {"data_dir": "generated" if self.data_dir is None else str(self.data_dir),
                 **{key: getattr(self, key) for key in keys}}
 
     def __str__(self) -> str:
-        rows = [("preset", self.preset), ("data", "generated demo dataset"
+        rows = [("preset", self.preset), ("data", "the generated dataset"
                                           if self.data_dir is None else str(self.data_dir))]
         rows += [(name, getattr(self, name)) for name in
                  ("image_size", "epochs", "batch_size", "weights", "max_per_class", "seed",
@@ -176,8 +174,8 @@ class Settings:
 
     def notes(self) -> list[str]:
         """What a reader must know before trusting the numbers of a run with these settings."""
-        if self.uses_demo_data:
-            return ["generated stand-in images and members trained for a few epochs: the numbers "
+        if self.uses_generated_data:
+            return ["a generated dataset and members trained for a few epochs: the numbers "
                     "test the code, not the method. Use the cpu or gpu preset for findings."]
         return {"none": ["no ImageNet weights: the members are weaker than the series is "
                          "designed for."],
@@ -233,8 +231,8 @@ def load(env: dict | None = None) -> Settings:
     if preset not in PRESETS:
         raise ValueError(f"{PRESET_VARIABLE}={preset!r} is not a preset; "
                          f"choose one of: auto, {', '.join(PRESET_NAMES)}.")
-    row = {key: value for key, value in PRESETS[preset].items() if key != "demo_data"}
-    defaults = {"data_dir": None if PRESETS[preset]["demo_data"] else project_root() / "data",
+    row = {key: value for key, value in PRESETS[preset].items() if key != "generated_data"}
+    defaults = {"data_dir": None if PRESETS[preset]["generated_data"] else project_root() / "data",
                 "artifacts_root": project_root() / "artifacts", "seed": DEFAULT_SEED}
     given = {name: _read(name, env[var]) for name, var in VARIABLES.items()
              if env.get(var, "").strip()}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import artifacts, config, generated_dataset
+from helpers import artifacts, catalogue, config, generated_dataset
 from helpers.config import Settings
 
 
@@ -43,7 +43,7 @@ def how_to_get_the_data(target: Path) -> str:
             f"  1. python -m helpers.data download   (uses kagglehub; puts it in {target})\n"
             f"  2. download it by hand from {KAGGLE_URL}, unzip it, and point "
             f"ENSEMBLE_DATA_DIR at the folder that holds the class folders (or any parent of it).\n"
-            f"For a demo without the real data, use ENSEMBLE_PRESET=smoke (generated images).")
+            f"To try the series without it, use ENSEMBLE_PRESET=smoke (a generated dataset).")
 
 
 def _image_files_in(folder: Path) -> bool:
@@ -250,14 +250,12 @@ UNUSED = "train_unused"
 MIN_PER_CLASS = 6
 
 
-def _manifest_rows(scan_result: Scan, settings: Settings, split_with=None) -> list[dict]:
+def _manifest_rows(scan_result: Scan, settings: Settings, split_with) -> list[dict]:
     """Every image of the dataset with its split, cut by ``split_with`` (notebook 01's
     ``stratified_split``) from the whole dataset, so validation and test are the dataset's own
     15% each; ``max_per_class`` then keeps at most that many training images per class (a seeded
     choice) and marks the others ``train_unused``: it caps the cost of training, not the data that
     judges the models."""
-    if split_with is None:
-        from helpers.lesson.data_prep import stratified_split as split_with
     files = [(name, path) for name in sorted(scan_result.files)
              for path in scan_result.files[name]]
     labels = np.array([name for name, _ in files])
@@ -295,16 +293,17 @@ def read_manifest(path: Path) -> list[dict]:
 
 
 def dataset_root(settings: Settings) -> Path:
-    """The folder with the class folders, generating the demo dataset when needed."""
-    if settings.uses_demo_data:
-        return generated_dataset.ensure_demo_dataset(settings.demo_data_dir,
+    """The folder with the class folders, making the generated dataset when needed."""
+    if settings.uses_generated_data:
+        return generated_dataset.ensure_generated_dataset(settings.generated_data_dir,
                                                      seed=config.DEFAULT_SEED)
     return locate_dataset(settings.data_dir)
 
 
 def load_split(settings: Settings, scan_result: Scan | None = None, split_with=None) -> Split:
     """The split of this run: read from ``split.csv`` if it exists, else made once with
-    ``split_with`` (default: notebook 01's ``stratified_split``) and saved.
+    ``split_with`` (notebook 01 passes its ``stratified_split``) and saved. Without
+    ``split_with`` and without a saved split, a ``MissingArtifactError`` names notebook 01.
 
     If files listed in the manifest are gone or changed size, a ``DatasetError`` says how
     many and how to start over, instead of training on a different split silently.
@@ -322,6 +321,11 @@ def load_split(settings: Settings, scan_result: Scan | None = None, split_with=N
                 f"file(s) missing or modified (e.g. {changed[0]}). Restore them, or delete "
                 f"{manifest} (and the "
                 f"models in {settings.run_dir}) to split again and retrain.")
+    elif split_with is None:
+        raise artifacts.MissingArtifactError(
+            f"No split saved for settings {settings.run_name} ({manifest} is missing). Run "
+            f"{catalogue.made_by('split')}.ipynb first: it makes the split that every later "
+            f"notebook reads.")
     else:
         rows = _manifest_rows(scan_result or scan(root), settings, split_with)
         write_manifest(manifest, rows)
@@ -422,9 +426,10 @@ class Data:
         return np.concatenate([images.numpy() for images, _ in pipeline]).astype(np.uint8)
 
 
-def load_data(settings: Settings) -> Data:
-    """The three pipelines of this run's fixed split (training shuffled, the others not)."""
-    split = load_split(settings)
+def load_data(settings: Settings, split_with=None) -> Data:
+    """The three pipelines of this run's fixed split (training shuffled, the others not);
+    ``split_with`` makes the split when none is saved yet (see ``load_split``)."""
+    split = load_split(settings, split_with=split_with)
 
     def pipeline(name: str, training: bool):
         return make_dataset(split.files(name), split.labels(name), settings.image_size,
@@ -451,6 +456,9 @@ def describe(settings: Settings) -> str:
     """The dataset summary printed by ``python -m helpers.data describe``."""
     root = dataset_root(settings)
     result = scan(root)
+    if not artifacts.split_path(settings).exists():
+        return (f"{settings}\n\n{result}\n\nNo split yet: "
+                f"{catalogue.made_by('split')}.ipynb makes it.")
     split = load_split(settings, result)
     return f"{settings}\n\n{result}\n\nSplit ({split.manifest}):\n{split}"
 

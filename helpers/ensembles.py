@@ -38,9 +38,9 @@ def member_features(cached: dict[str, dict], split: str) -> list[np.ndarray]:
     """The members' cached penultimate features of one split, in member order."""
     missing = [name for name, arrays in cached.items() if f"{split}_features" not in arrays]
     if missing:
+        notebooks = ", ".join(f"{catalogue.made_by(n)}.ipynb" for n in missing)
         raise ValueError(f"No cached {split} features for {', '.join(missing)}: their predictions "
-                         f"were saved by an older version of the notebooks. Rerun "
-                         f"{', '.join(artifacts.made_by(n) for n in missing)}.")
+                         f"were saved by an older version of the notebooks. Rerun {notebooks}.")
     return [cached[name][f"{split}_features"] for name in cached]
 
 
@@ -94,8 +94,8 @@ def assemble(settings: Settings, name: str, members: dict[str, keras.Model],
     index, on_features = takes(name)
     combiner = combiner or artifacts.load_combiner(settings, name)
     chosen = [list(members.values())[i] for i in index]
-    safe = name.replace("[", "_").replace("]", "")  # a control's name, as Keras allows it
-    return combiners.ensemble_model(chosen, combiner, settings, safe, features=on_features)
+    return combiners.ensemble_model(chosen, combiner, settings, catalogue.keras_name(name),
+                                    features=on_features)
 
 
 def epoch_seconds(model: keras.Model, x, y=None, batch_size: int = 32) -> float:

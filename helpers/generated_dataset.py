@@ -1,6 +1,5 @@
-"""A tiny generated stand-in for Natural Images, for the ``smoke`` preset and the tests.
-
-The stand-in is used wherever the real dataset is not needed (it cannot be downloaded everywhere).
+"""The generated dataset: a tiny dataset shaped like Natural Images, for the ``smoke`` preset and
+the tests, wherever the real dataset is not needed (it cannot be downloaded everywhere).
 
 Same eight class folders and file names as the real dataset (``cat/cat_0001.jpg``), a
 few dozen small JPEGs per class of varying size. Each class has its own colour and
@@ -58,9 +57,9 @@ def _draw(name: str, rng: np.random.Generator) -> np.ndarray:
     return np.clip(image, 0, 255).astype("uint8")
 
 
-def ensure_demo_dataset(target: Path, seed: int = 42,
-                        images_per_class: int | dict[str, int] = IMAGES_PER_CLASS) -> Path:
-    """Generate the demo dataset into ``target`` unless it is already complete; return it.
+def ensure_generated_dataset(target: Path, seed: int = 42,
+                             images_per_class: int | dict[str, int] = IMAGES_PER_CLASS) -> Path:
+    """Generate the dataset into ``target`` unless it is already complete; return it.
 
     ``images_per_class`` is one count for every class, or a count per class (e.g. the real
     dataset's, for a timing run of its size). Deterministic for a seed. Written to a temporary

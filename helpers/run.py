@@ -25,16 +25,6 @@ from helpers.catalogue import NOTEBOOKS
 CELL_TIMEOUT_S = 6 * 3600
 
 
-def notebooks_dir() -> Path:
-    return catalogue.FOLDER
-
-
-def notebook_path(name: str) -> Path:
-    """A notebook of the series, or of its worked solutions (``notebooks/solutions/``)."""
-    solutions = name in catalogue.SOLUTION_NOTEBOOKS
-    return (notebooks_dir() / "solutions" if solutions else notebooks_dir()) / f"{name}.ipynb"
-
-
 def select(start: str | None, only: str | None) -> list[str]:
     """The notebooks to run, by two-digit number: all, from one on, or a list."""
     numbers = [name[:2] for name in NOTEBOOKS]
@@ -59,8 +49,7 @@ def with_solutions(chosen: list[str]) -> list[str]:
     out = []
     for name in chosen:
         out.append(name)
-        out += [s for s in catalogue.SOLUTION_NOTEBOOKS
-                if s.split("_")[0].split("-")[1] == name[:2]]
+        out += [s.name for s in catalogue.SOLUTIONS if s.covers[-1] == name]
     return out
 
 
@@ -118,17 +107,17 @@ class Progress:
         print(outcome, file=self.stream, flush=True)
 
 
-def execute(name: str, out_dir: Path, progress: Progress | None = None,
+def execute(path: Path, out_dir: Path, progress: Progress | None = None,
             env: dict[str, str] | None = None, timeout: int = CELL_TIMEOUT_S) -> float:
-    """Execute one notebook in a fresh kernel inside ``notebooks/``; return seconds taken.
-    ``env`` is the kernel's environment (default: this process's); ``progress`` is told the
-    heading of each section as the kernel reaches it; ``timeout`` is the most seconds one cell
-    may take."""
+    """Execute the notebook at ``path`` in a fresh kernel inside its folder; return seconds
+    taken. ``env`` is the kernel's environment (default: this process's); ``progress`` is told
+    the heading of each section as the kernel reaches it; ``timeout`` is the most seconds one
+    cell may take."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
-    path = notebook_path(name)
+    name = Path(path).stem
     nb = nbformat.read(path, as_version=4)
 
     def on_cell_start(cell, cell_index, **_):
@@ -213,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         from helpers.data import DatasetError
 
         if isinstance(error, DatasetError):
-            print("For a demo on generated images: python -m helpers.run --preset smoke",
+            print("To run on a generated dataset instead: python -m helpers.run --preset smoke",
                   file=sys.stderr)
         return 2
 
@@ -231,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, name in enumerate(chosen, 1):
         progress.begin(f"[{i}/{len(chosen)}] {name}")
         try:
-            seconds = execute(name, out_dir, progress, env=kernel_env)
+            seconds = execute(catalogue.BY_NAME[name].path, out_dir, progress, env=kernel_env)
         except RunError as error:
             progress.end("failed")
             print(f"error: {error}", file=sys.stderr)

@@ -84,7 +84,7 @@ def test_drive_keeps_the_data_and_the_run_folder(in_colab, capsys):
 
 def test_smoke_keeps_its_generated_images(in_colab):
     env = colab.setup(preset="smoke", mount_point=in_colab.point)
-    assert "ENSEMBLE_DATA_DIR" not in env and config.load().uses_demo_data
+    assert "ENSEMBLE_DATA_DIR" not in env and config.load().uses_generated_data
 
 
 def test_refused_drive_carries_on_and_says_what_is_lost(in_colab, capsys):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from keras import ops
 
-from helpers import artifacts, callbacks, ensembles, evaluation
+from helpers import artifacts, ensembles, evaluation
 from helpers.lesson import combiners
-from tests.conftest import random_probs, tiny_member
+from tests.builders import random_probs, tiny_member
 
 
 def test_log_loss_by_hand_and_against_scikit_learn():
@@ -147,7 +147,7 @@ def test_holdout_early_stopping_stops_and_restores_the_best_epoch():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     model.compile(optimizer=keras.optimizers.Adam(0.1), loss="sparse_categorical_crossentropy")
     # Training pushes towards class 0 while the holdout is all class 1: it only gets worse.
-    stop = callbacks.HoldoutEarlyStopping(x, np.ones(32, "int32"), patience=3)
+    stop = combiners.HoldoutEarlyStopping(x, np.ones(32, "int32"), patience=3)
     history = model.fit(x, np.zeros(32, "int32"), epochs=50, callbacks=[stop], verbose=0)
     losses = history.history["val_loss"]
     best = int(np.argmin(losses))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from helpers import config
-from tests.conftest import run_python
+from tests.builders import run_python
 
 
 BASE = {"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": "/tmp/a"}
@@ -15,10 +15,10 @@ def test_every_preset_loads_its_table_row_into_settings(preset):
     """Each preset's settings are its row of ``config.PRESETS``; only ``smoke`` needs no data."""
     s = config.load({**BASE, "ENSEMBLE_PRESET": preset})
     row = config.PRESETS[preset]
-    assert all(getattr(s, key) == value for key, value in row.items() if key != "demo_data")
-    assert s.uses_demo_data == row["demo_data"]
+    assert all(getattr(s, key) == value for key, value in row.items() if key != "generated_data")
+    assert s.uses_generated_data == row["generated_data"]
     assert s.keras_weights == ("imagenet" if s.weights == "imagenet" else None)
-    assert (not s.notes()) == (not s.uses_demo_data and s.weights == "imagenet")
+    assert (not s.notes()) == (not s.uses_generated_data and s.weights == "imagenet")
     assert all(f"Note: {note}" in str(s) for note in s.notes())
 
 
@@ -118,8 +118,8 @@ def test_default_strategy_on_one_device():
 
 
 def test_random_weights_are_frozen_like_imagenet_ones_for_timing():
-    from helpers.lesson.mobilenet import frozen_bottom
+    from helpers.lesson.mobilenet import is_bottom_frozen
 
     s = config.load({**BASE, "ENSEMBLE_PRESET": "cpu", "ENSEMBLE_WEIGHTS": "random"})
-    assert s.keras_weights is None and frozen_bottom(s)
-    assert not frozen_bottom(config.load({**BASE, "ENSEMBLE_WEIGHTS": "none"}))
+    assert s.keras_weights is None and is_bottom_frozen(s)
+    assert not is_bottom_frozen(config.load({**BASE, "ENSEMBLE_WEIGHTS": "none"}))

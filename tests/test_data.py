@@ -6,29 +6,29 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import config, data, generated_dataset
+from helpers import artifacts, config, data, generated_dataset
 from helpers.lesson import data_prep
-from tests.conftest import make_dataset, write_image
+from tests.builders import make_dataset, write_image
 
 
-# ---------------------------------------------------------------- demo dataset
+# ---------------------------------------------------------------- generated dataset
 def _digest(folder):
     return hashlib.sha256(b"".join(p.read_bytes() for p in sorted(folder.rglob("*.jpg")))).hexdigest()
 
 
-def test_demo_dataset_layout_and_determinism(tmp_path):
-    first = generated_dataset.ensure_demo_dataset(tmp_path / "a" / "natural_images", seed=1, images_per_class=5)
-    second = generated_dataset.ensure_demo_dataset(tmp_path / "b" / "natural_images", seed=1, images_per_class=5)
+def test_generated_dataset_layout_and_determinism(tmp_path):
+    first = generated_dataset.ensure_generated_dataset(tmp_path / "a" / "natural_images", seed=1, images_per_class=5)
+    second = generated_dataset.ensure_generated_dataset(tmp_path / "b" / "natural_images", seed=1, images_per_class=5)
     assert sorted(p.name for p in first.iterdir() if p.is_dir()) == sorted(data.CLASS_NAMES)
     assert (first / "cat" / "cat_0001.jpg").exists()
     assert _digest(first) == _digest(second)
     assert not (tmp_path / "a" / "natural_images.partial").exists()
 
 
-def test_demo_dataset_is_not_regenerated(tmp_path):
-    root = generated_dataset.ensure_demo_dataset(tmp_path / "natural_images", images_per_class=3)
+def test_generated_dataset_is_not_regenerated(tmp_path):
+    root = generated_dataset.ensure_generated_dataset(tmp_path / "natural_images", images_per_class=3)
     stamp = (root / "cat" / "cat_0001.jpg").stat().st_mtime_ns
-    generated_dataset.ensure_demo_dataset(root, images_per_class=3)
+    generated_dataset.ensure_generated_dataset(root, images_per_class=3)
     assert (root / "cat" / "cat_0001.jpg").stat().st_mtime_ns == stamp
 
 
@@ -72,7 +72,7 @@ def test_download_online_calls_kagglehub_as_the_installed_version_allows(tmp_pat
         real.bind(*args, **kwargs)
         calls.append((args, kwargs))
         out = tmp_path / "target" / "natural_images"
-        return str(generated_dataset.ensure_demo_dataset(out, seed=1, images_per_class=6).parent)
+        return str(generated_dataset.ensure_generated_dataset(out, seed=1, images_per_class=6).parent)
 
     monkeypatch.setattr(data, "_kaggle_reachable", lambda timeout=5.0: True)
     monkeypatch.setattr(kagglehub, "dataset_download", fake_download)
@@ -152,6 +152,16 @@ def test_extra_folder_beside_the_eight_classes_is_ignored_and_reported(tmp_path)
 
 
 # ---------------------------------------------------------------- split
+#: Notebook 01's split function, which makes a run's split when none is saved yet.
+SPLIT = data_prep.stratified_split
+
+
+def test_without_a_split_function_a_missing_split_names_notebook_01(tmp_path):
+    root = make_dataset(tmp_path / "natural_images", per_class=6)
+    with pytest.raises(artifacts.MissingArtifactError, match="Run 01_data_preview.ipynb first"):
+        data.load_split(_settings(tmp_path, root))
+
+
 def _settings(tmp_path, data_dir, **extra):
     env = {"ENSEMBLE_PRESET": "cpu", "ENSEMBLE_WEIGHTS": "none", "ENSEMBLE_DATA_DIR": str(data_dir),
            "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path / "artifacts"), **extra}
@@ -160,15 +170,15 @@ def _settings(tmp_path, data_dir, **extra):
 
 def test_split_is_stratified_saved_and_reproduced(tmp_path):
     root = make_dataset(tmp_path / "natural_images", per_class=20)
-    first = data.load_split(_settings(tmp_path, root))
+    first = data.load_split(_settings(tmp_path, root), split_with=SPLIT)
     manifest_text = first.manifest.read_text()
     sizes = first.sizes()
     assert {s: sum(v.values()) for s, v in sizes.items()} == {"train": 42, "val": 9, "test": 9}
     assert all(sizes[s][c] == 3 for s in ("val", "test") for c in first.class_names)  # stratified
     first.manifest.unlink()
-    second = data.load_split(_settings(tmp_path, root))
+    second = data.load_split(_settings(tmp_path, root), split_with=SPLIT)
     assert second.manifest.read_text() == manifest_text
-    other_seed = data.load_split(_settings(tmp_path, root, ENSEMBLE_SEED="5"))
+    other_seed = data.load_split(_settings(tmp_path, root, ENSEMBLE_SEED="5"), split_with=SPLIT)
     assert other_seed.manifest.read_text() != manifest_text
 
 
@@ -193,13 +203,13 @@ def test_class_too_small_to_split_is_a_clear_error(tmp_path):
     for path in sorted((root / "dog").iterdir())[data.MIN_PER_CLASS - 1:]:
         path.unlink()
     with pytest.raises(data.DatasetError, match=r"in class\(es\) dog \(5 images\)"):
-        data.load_split(_settings(tmp_path, root))
+        data.load_split(_settings(tmp_path, root), split_with=SPLIT)
 
 
 def test_changed_dataset_is_detected(tmp_path):
     root = make_dataset(tmp_path / "natural_images", per_class=6)
     settings = _settings(tmp_path, root)
-    data.load_split(settings)
+    data.load_split(settings, split_with=SPLIT)
     (root / "dog" / "dog_0002.jpg").unlink()
     with pytest.raises(data.DatasetError, match="changed since the split was saved"):
         data.load_split(settings)
@@ -207,8 +217,9 @@ def test_changed_dataset_is_detected(tmp_path):
 
 def test_max_per_class_caps_the_training_split_only(tmp_path):
     root = make_dataset(tmp_path / "natural_images", per_class=20)
-    whole = data.load_split(_settings(tmp_path / "a", root)).sizes()
-    capped = data.load_split(_settings(tmp_path / "b", root, ENSEMBLE_MAX_PER_CLASS="5"))
+    whole = data.load_split(_settings(tmp_path / "a", root), split_with=SPLIT).sizes()
+    capped = data.load_split(_settings(tmp_path / "b", root, ENSEMBLE_MAX_PER_CLASS="5"),
+                             split_with=SPLIT)
     sizes = capped.sizes()
     assert all(sizes["train"][c] == 5 for c in capped.class_names)
     assert sizes["val"] == whole["val"] and sizes["test"] == whole["test"]  # the whole 15% each
@@ -243,8 +254,11 @@ def test_augmentation_only_acts_in_training():
     assert not np.array_equal(layer(batch, training=True).numpy(), batch)
 
 
-def test_describe_command_on_the_demo_dataset(tmp_path, monkeypatch, capsys):
+def test_describe_command_on_the_generated_dataset(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ENSEMBLE_ARTIFACTS_DIR", str(tmp_path))  # the smoke preset (conftest)
+    assert data.main(["describe"]) == 0
+    assert "No split yet: 01_data_preview.ipynb makes it." in capsys.readouterr().out
+    data.load_split(config.load(), split_with=data_prep.stratified_split)  # notebook 01's
     assert data.main(["describe"]) == 0
     out = capsys.readouterr().out
     assert "8 classes, 192 images" in out and "Skipped 0 file(s)" in out

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from helpers.lesson import distillation
-from tests.conftest import random_probs
+from tests.builders import random_probs
 
 
 def loss_of(alpha, temperature, labels, teacher, student):
@@ -108,9 +108,10 @@ def test_a_student_compiled_with_the_loss_saves_and_loads_in_safe_mode(tmp_path)
 
 
 def test_the_student_reloads_in_a_fresh_process_with_the_same_predictions(tmp_path, smoke_settings):
-    """A fresh program loads a saved student through ``artifacts``, which registers the loss."""
+    """A fresh program loads a saved student through ``artifacts`` once it has imported the
+    lesson module that registers the loss; before, the error says what to import."""
     from helpers import artifacts
-    from tests.conftest import run_python
+    from tests.builders import run_python
 
     model, x = saved_student(tmp_path, 0.5, 4.0, n=6)
     artifacts.save_model(model, artifacts.model_path(smoke_settings, "student"),
@@ -121,6 +122,11 @@ def test_the_student_reloads_in_a_fresh_process_with_the_same_predictions(tmp_pa
 import numpy as np
 from helpers import artifacts, config
 settings = config.load()
+try:
+    artifacts.load_model(settings, "student")
+except ValueError as error:
+    print("before the import:", error)
+from helpers.lesson import distillation  # noqa: F401  (registers DistillationLoss)
 model = artifacts.load_model(settings, "student")
 np.testing.assert_allclose(model.predict_on_batch(np.load({str(tmp_path / 'x.npy')!r})),
                            np.load({str(tmp_path / 'expected.npy')!r}), atol=1e-6)
@@ -129,3 +135,5 @@ print("same", type(model.loss).__name__)
           "ENSEMBLE_ARTIFACTS_DIR": str(smoke_settings.artifacts_root)})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "same DistillationLoss" in result.stdout
+    assert ("before the import:" in result.stdout and "'DistillationLoss'" in result.stdout
+            and "Import the lesson module" in result.stdout)

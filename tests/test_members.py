@@ -1,5 +1,5 @@
 """The members as notebooks 02-04 build them, with the code those notebooks export
-(``helpers.lesson.custom_cnn``, ``features`` and ``mobilenet``): the same code builds the students
+(``helpers.lesson.custom_cnn``, ``vgg16`` and ``mobilenet``): the same code builds the students
 of notebook 08 and the copies of notebook 09."""
 
 import os
@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from helpers import config, data, evaluation, models
-from helpers.lesson import features, mobilenet
+from helpers.lesson import mobilenet, vgg16
 from helpers.lesson.custom_cnn import custom_cnn
-from tests.conftest import with_settings
+from helpers.lesson.data_prep import stratified_split
+from tests.builders import with_settings
 
 
 @pytest.fixture(scope="module")
@@ -20,14 +21,14 @@ def smoke(tmp_path_factory):
     # be running in the shared one at the same time
     settings = config.load({**os.environ,
                             "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path_factory.mktemp("members"))})
-    return settings, data.load_data(settings)
+    return settings, data.load_data(settings, split_with=stratified_split)
 
 
 def vgg16_parts(settings):
-    backbone = features.freeze_all_but_last(models.backbone("vgg16", settings),
-                                            features.VGG16_TRAINABLE)
-    bottom, top = features.split_at(backbone, features.VGG16_TRAINABLE)
-    return bottom, features.vgg16_head(top, 8)
+    backbone = vgg16.freeze_all_but_last(models.backbone("vgg16", settings),
+                                         vgg16.VGG16_TRAINABLE)
+    bottom, top = vgg16.split_at(backbone, vgg16.VGG16_TRAINABLE)
+    return bottom, vgg16.vgg16_head(top, 8)
 
 
 def test_the_custom_cnn_takes_raw_pixels_and_augments_inside(smoke):
@@ -48,7 +49,7 @@ def test_frozen_members_are_one_chain_from_pixels_sharing_the_head(smoke):
     top = head.get_layer("vgg16_backbone_top")
     assert [layer.name for layer in top.layers[1:]] == ["block5_conv2", "block5_conv3",
                                                          "block5_pool"]
-    vgg = features.assemble_member(bottom, head, "vgg16", settings, "vgg16")
+    vgg = vgg16.assemble_member(bottom, head, "vgg16", settings, "vgg16")
     assert vgg.input_shape == (None, *settings.image_shape)
     assert {id(w) for w in head.weights} <= {id(w) for w in vgg.weights}  # shared, not copied
     # one chain: the member's last layer is the head's, so its input is the penultimate features
@@ -58,24 +59,24 @@ def test_frozen_members_are_one_chain_from_pixels_sharing_the_head(smoke):
 def test_a_member_assembled_from_its_parts_equals_its_head_on_the_stored_features(smoke):
     settings, ds = smoke
     bottom, head = vgg16_parts(settings)
-    vgg = features.assemble_member(bottom, head, "vgg16", settings, "vgg16")
-    extractor = features.feature_extractor(bottom, "vgg16", settings)
+    vgg = vgg16.assemble_member(bottom, head, "vgg16", settings, "vgg16")
+    extractor = vgg16.feature_extractor(bottom, "vgg16", settings)
     images = ds.images("val")[:6]
-    assert features.stored_features(extractor, images, "float16").dtype == np.float16
-    stored = features.stored_features(extractor, images)
+    assert vgg16.stored_features(extractor, images, "float16").dtype == np.float16
+    stored = vgg16.stored_features(extractor, images)
     np.testing.assert_allclose(evaluation.predict(vgg, images), head.predict(stored, verbose=0),
                                atol=1e-5)
 
 
 def test_mobilenet_is_frozen_with_imagenet_weights_and_learns_whole_without(smoke):
     settings, ds = smoke
-    assert mobilenet.frozen_bottom(settings)  # the smoke preset's frozen random weights
+    assert mobilenet.is_bottom_frozen(settings)  # the smoke preset's frozen random weights
     _, head = mobilenet.mobilenet_parts(settings, 8)
     top = head.get_layer("mobilenet_backbone_top")
     # its last pointwise convolution learns; its BatchNormalization layers stay frozen
     assert [w.path.split("/")[0] for w in top.trainable_weights] == ["conv_pw_13"]
     scratch = with_settings(settings, weights="none")
-    assert not mobilenet.frozen_bottom(scratch)
+    assert not mobilenet.is_bottom_frozen(scratch)
     whole = mobilenet.mobilenet_from_scratch(scratch, 8, train_data=ds.train)
     backbone = whole.get_layer("mobilenet_backbone")
     assert all(layer.trainable for layer in backbone.layers)
@@ -86,6 +87,6 @@ def test_mobilenet_is_frozen_with_imagenet_weights_and_learns_whole_without(smok
 
 def test_train_whole_undoes_freezing_layer_by_layer(smoke):
     settings, _ = smoke
-    backbone = features.freeze_all_but_last(models.backbone("vgg16", settings), 3)
+    backbone = vgg16.freeze_all_but_last(models.backbone("vgg16", settings), 3)
     mobilenet.train_whole(backbone)
     assert all(layer.trainable for layer in backbone.layers)

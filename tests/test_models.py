@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from helpers import artifacts, callbacks, data, models
-from helpers.lesson import combiners, features, mobilenet
-from tests.conftest import run_python, tiny_member, with_settings
+from helpers.lesson import combiners, mobilenet, vgg16
+from tests.builders import run_python, tiny_member, with_settings
 
 
 @pytest.mark.parametrize("backbone", ["vgg16", "mobilenet"])
@@ -24,7 +24,7 @@ def test_unknown_backbone_is_a_value_error():
 
 def test_freeze_all_but_last(smoke_settings):
     base = models.backbone("vgg16", smoke_settings)
-    features.freeze_all_but_last(base, 3)
+    vgg16.freeze_all_but_last(base, 3)
     assert [layer.trainable for layer in base.layers[-4:]] == [False, True, True, True]
     assert not any(layer.trainable for layer in base.layers[:-3])
 
@@ -32,7 +32,7 @@ def test_freeze_all_but_last(smoke_settings):
 def test_estimated_batchnorm_statistics_bring_back_the_signal_of_a_random_mobilenet(smoke_settings):
     import tensorflow as tf
 
-    base = features.freeze_all_but_last(models.backbone("mobilenet", smoke_settings), 5)
+    base = vgg16.freeze_all_but_last(models.backbone("mobilenet", smoke_settings), 5)
     images = np.random.default_rng(0).uniform(0, 255, (16, 48, 48, 3)).astype("float32")
     pipeline = tf.data.Dataset.from_tensor_slices((images, np.zeros(16, "int32"))).batch(8)
 
@@ -70,7 +70,7 @@ def test_imagenet_weights_offline_fail_fast_with_instructions(smoke_settings, mo
 
 def test_saved_models_reload_in_a_fresh_process_with_the_same_predictions(smoke_settings, tmp_path):
     """A fresh program loads every kind of saved model of the series in Keras' safe mode through
-    ``artifacts.load_model``, which registers the series' layers itself."""
+    ``artifacts.load_model``, the lesson's layers registered by importing their module."""
     members = [tiny_member(smoke_settings, n, p) for n, p in
                (("custom_cnn", None), ("vgg16", "vgg16"), ("mobilenet", "mobilenet"))]
     ensemble = combiners.ensemble_model(members, combiners.weighted_average_combiner([8] * 3, 8),
@@ -86,6 +86,7 @@ def test_saved_models_reload_in_a_fresh_process_with_the_same_predictions(smoke_
     code = f"""
 import json, numpy as np
 from helpers import artifacts, config
+from helpers.lesson import combiners  # noqa: F401  (registers WeightedAverage)
 settings, images = config.load(), np.load({str(tmp_path / 'images.npy')!r})
 out = {{name: artifacts.load_model(settings, name).predict_on_batch(images).tolist()
         for name in {list(expected)!r}}}
@@ -207,22 +208,20 @@ def test_models_from_other_settings_or_another_split_are_refused(smoke_settings)
 def test_a_frozen_backbones_batchnorm_keeps_its_statistics_during_fit(smoke_settings):
     """``training=False`` on a nested call is overridden by ``fit`` in Keras 3; frozen
     BatchNormalization layers (``freeze_all_but_last``) keep their statistics anyway."""
-    from helpers.lesson import features
-
     images = np.random.default_rng(0).uniform(0, 255, (16, 48, 48, 3)).astype("float32")
     for freeze in (False, True):
         backbone = models.backbone("mobilenet", smoke_settings)
         if freeze:
-            features.freeze_all_but_last(backbone, 5)
+            vgg16.freeze_all_but_last(backbone, 5)
         else:  # the pattern that does not work: unfrozen BatchNormalization, training=False
             backbone.trainable = True
-        bottom, top = features.split_at(backbone, 5)
+        bottom, top = vgg16.split_at(backbone, 5)
         inputs = keras.Input(bottom.output.shape[1:])
         x = keras.layers.GlobalAveragePooling2D()(top(inputs, training=False))
         head = keras.Model(inputs, keras.layers.Dense(8, activation="softmax")(x))
         head.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-        stored = features.stored_features(features.feature_extractor(bottom, "mobilenet",
-                                                                     smoke_settings), images)
+        stored = vgg16.stored_features(vgg16.feature_extractor(bottom, "mobilenet",
+                                                               smoke_settings), images)
         batchnorm = top.get_layer("conv_dw_13_bn")
         before = np.array(batchnorm.moving_mean)
         shifted = stored + np.random.default_rng(1).normal(3, 1, stored.shape).astype("float32")

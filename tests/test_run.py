@@ -1,6 +1,7 @@
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -30,8 +31,8 @@ def test_solutions_run_after_the_notebooks_they_solve():
     assert run.with_solutions(run.select("3", "")) == [
         "03_vgg16", "04_mobilenet", "01-04_solutions", "05_ensembles", "06_evaluation",
         "05-06_solutions", "07_under_shift", "08_distillation", "09_families", "07-09_solutions"]
-    assert run.notebook_path("05-06_solutions").parent.name == "solutions"
-    assert all(run.notebook_path(s).exists() for s in run.catalogue.SOLUTION_NOTEBOOKS)
+    assert run.catalogue.BY_NAME["05-06_solutions"].path.parent.name == "solutions"
+    assert all(s.path.exists() for s in run.catalogue.EVERY)
 
 
 def test_missing_dataset_is_reported_before_any_kernel_starts(tmp_path):
@@ -41,32 +42,33 @@ def test_missing_dataset_is_reported_before_any_kernel_starts(tmp_path):
     assert "python -m helpers.data download" in result.stderr and "--preset smoke" in result.stderr
 
 
-def _use_notebook(tmp_path, monkeypatch, name: str, cells: list[tuple[str, str]]) -> None:
-    """Make the runner find a one-off notebook called ``name`` instead of the series'."""
+def _use_notebook(tmp_path, name: str, cells: list[tuple[str, str]]) -> Path:
+    """A one-off notebook called ``name``, in a folder of its own."""
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    (notebooks / f"{name}.ipynb").write_text(_notebook(cells))
-    monkeypatch.setattr(run, "notebooks_dir", lambda: notebooks)
+    path = notebooks / f"{name}.ipynb"
+    path.write_text(_notebook(cells))
+    return path
 
 
-def _run_failing(tmp_path, monkeypatch, name: str, cells: list[tuple[str, str]]) -> str:
+def _run_failing(tmp_path, name: str, cells: list[tuple[str, str]]) -> str:
     """Execute a one-off notebook called ``name`` with the runner; return its error message."""
-    _use_notebook(tmp_path, monkeypatch, name, cells)
+    path = _use_notebook(tmp_path, name, cells)
     with pytest.raises(run.RunError) as error:
-        run.execute(name, tmp_path / "executed")
+        run.execute(path, tmp_path / "executed")
     assert (tmp_path / "executed" / f"{name}.ipynb").exists()
     return str(error.value)
 
 
-def test_a_failing_cell_names_notebook_heading_and_error(tmp_path, monkeypatch):
-    message = _run_failing(tmp_path, monkeypatch, "01_data_preview", [
+def test_a_failing_cell_names_notebook_heading_and_error(tmp_path):
+    message = _run_failing(tmp_path, "01_data_preview", [
         ("md", "## Break something"), ("code", "raise ValueError('bad setting X')")])
     assert "01_data_preview.ipynb" in message and "Break something" in message
     assert "ValueError: bad setting X" in message
 
 
-def test_a_killed_kernel_is_reported_with_how_to_resume(tmp_path, monkeypatch):
-    message = _run_failing(tmp_path, monkeypatch, "02_custom_cnn", [
+def test_a_killed_kernel_is_reported_with_how_to_resume(tmp_path):
+    message = _run_failing(tmp_path, "02_custom_cnn", [
         ("md", "## Train it"), ("code", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")])
     assert "02_custom_cnn.ipynb" in message and "kernel died" in message
     assert "python -m helpers.run --from 02" in message and "Train it" in message
@@ -88,14 +90,14 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_shows_the_running_section_on_a_terminal_and_one_line_elsewhere(tmp_path, monkeypatch):
-    _use_notebook(tmp_path, monkeypatch, "02_custom_cnn", [
+def test_progress_shows_the_running_section_on_a_terminal_and_one_line_elsewhere(tmp_path):
+    path = _use_notebook(tmp_path, "02_custom_cnn", [
         ("md", "# Title"), ("md", "## Train it"), ("code", "import time\ntime.sleep(1.5)")])
 
     terminal = _Terminal()
     progress = run.Progress(terminal, interval=0.1)
     progress.begin("[2/6] 02_custom_cnn")
-    seconds = run.execute("02_custom_cnn", tmp_path / "executed", progress)
+    seconds = run.execute(path, tmp_path / "executed", progress)
     progress.end(f"done in {seconds:.1f} s")
     shown = terminal.getvalue()
     assert "[2/6] 02_custom_cnn · starting the kernel · 0:0" in shown

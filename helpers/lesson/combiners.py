@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import layers, ops
 from scipy import optimize, special
 from sklearn.model_selection import StratifiedKFold
 
-from helpers import callbacks, data, models
+from helpers import catalogue, data, models
 
 
 # ---------- notebook 05: Score probabilities with log-loss
@@ -74,6 +75,44 @@ def stratified_holdout(labels: np.ndarray, fraction: float = 0.25, seed: int = 0
     return mask
 
 
+class HoldoutEarlyStopping(keras.callbacks.Callback):
+    """Stop when the loss on a small holdout has not improved for ``patience`` epochs, then
+    restore the best weights. Like ``keras.callbacks.EarlyStopping`` on ``val_loss``, but the
+    holdout is scored by one compiled call per epoch: for a combiner with a few hundred
+    parameters, Keras' validation pass costs more than the training epoch itself."""
+
+    def __init__(self, inputs, labels: np.ndarray, patience: int):
+        super().__init__()
+        self.inputs, self.labels, self.patience = inputs, labels, patience
+        self.best, self.best_epoch, self.best_weights = np.inf, 0, None
+        self._holdout_loss = None
+
+    def on_train_begin(self, logs=None):
+        model, labels = self.model, tf.constant(self.labels)
+        inputs = ([tf.constant(x) for x in self.inputs] if isinstance(self.inputs, list | tuple)
+                  else tf.constant(self.inputs))
+
+        @tf.function
+        def holdout_loss():
+            probs = model(inputs, training=False)
+            return ops.mean(keras.losses.sparse_categorical_crossentropy(labels, probs))
+
+        self._holdout_loss = holdout_loss
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = float(self._holdout_loss())
+        if logs is not None:
+            logs["val_loss"] = loss  # recorded in the history like Keras' own validation loss
+        if loss < self.best:
+            self.best, self.best_epoch, self.best_weights = loss, epoch, self.model.get_weights()
+        elif epoch - self.best_epoch >= self.patience:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
 def fit_combiner(combiner: keras.Model, inputs: list, labels: np.ndarray, seed: int = 0,
                  learning_rate: float = 2e-2, epochs: int | None = None,
                  max_epochs: int = 100, patience: int = 10):
@@ -88,7 +127,7 @@ def fit_combiner(combiner: keras.Model, inputs: list, labels: np.ndarray, seed: 
         train = data.array_dataset(inputs, labels, shuffle_seed=seed)
         return combiner.fit(train, epochs=epochs, verbose=0)
     held = stratified_holdout(labels, seed=seed)
-    stop = callbacks.HoldoutEarlyStopping([x[held] for x in inputs], labels[held], patience)
+    stop = HoldoutEarlyStopping([x[held] for x in inputs], labels[held], patience)
     train = data.array_dataset([x[~held] for x in inputs], labels[~held], shuffle_seed=seed)
     return combiner.fit(train, epochs=max_epochs, callbacks=[stop], verbose=0)
 
@@ -131,43 +170,49 @@ class CrossFit:
 
 
 def cross_fit(fit, inputs: list, labels: np.ndarray, folds: np.ndarray) -> CrossFit:
-    """Fit a combiner on all folds but one and predict that one, for every fold; then fit the
-    final combiner on all images for the median of the folds' best epoch counts."""
+    """For every fold, fit a combiner on the other folds and predict this one; then fit the
+    final combiner on all images, for the median of the folds' best epoch counts."""
     start = time.perf_counter()
     out_of_fold, fold_epochs = None, []
     for fold in np.unique(folds):
-        fit_on, predict_on = folds != fold, folds == fold
-        combiner, epochs = fit([x[fit_on] for x in inputs], labels[fit_on], None)
-        probs = combine(combiner, [x[predict_on] for x in inputs])
-        if out_of_fold is None:
+        others, this = folds != fold, folds == fold
+        combiner, epochs = fit([x[others] for x in inputs], labels[others], None)
+        probs = combine(combiner, [x[this] for x in inputs])
+        if out_of_fold is None:  # one row per validation image, one column per class
             out_of_fold = np.zeros((len(labels), probs.shape[1]), "float32")
-        out_of_fold[predict_on] = probs
-        if epochs is not None:
+        out_of_fold[this] = probs
+        if epochs is not None:  # a fitter without epochs (scipy's weights) gives None
             fold_epochs.append(epochs)
     final_epochs = int(np.median(fold_epochs)) if fold_epochs else None
     final, _ = fit(inputs, labels, final_epochs)
     return CrossFit(out_of_fold, fold_epochs, final_epochs, final, time.perf_counter() - start)
 
 
+# ---------- notebook 05: Cross-fit: every validation image judged by a combiner that never saw it
 def keras_fitter(build, seed: int = 0, learning_rate: float = 2e-2, max_epochs: int = 100):
-    """A fitter for the Keras combiner that ``build()`` makes, fitted by ``fit_combiner``. The
-    combiner is built once, and every fit starts it again from the same weights with a fresh
-    optimizer: a new combiner each time would cost Keras a new compiled training step."""
+    """A fitter for the Keras combiner that ``build()`` makes, fitted by ``fit_combiner``;
+    ``epochs=None`` returns the epoch count its early stopping chose."""
     combiner = build()
     start = combiner.get_weights()
 
     def fit(inputs, labels, epochs=None):
-        combiner.set_weights(start)
-        optimizer = getattr(combiner, "optimizer", None)
-        for variable in optimizer.variables if optimizer else ():
-            if variable.name != "learning_rate":  # the step count and Adam's averages restart
-                variable.assign(ops.zeros_like(variable))
+        restart(combiner, start)
         history = fit_combiner(combiner, inputs, labels, seed=seed, learning_rate=learning_rate,
                                epochs=epochs, max_epochs=max_epochs)
         if epochs is None and history is not None:  # the epoch with the best holdout loss
             epochs = int(np.argmin(history.history["val_loss"])) + 1
         return combiner, epochs
     return fit
+
+
+def restart(combiner: keras.Model, weights: list) -> None:
+    """Put back a combiner's starting ``weights`` and zero its optimizer's state (the step
+    count, Adam's averages; the learning rate stays): a fit then starts as on a new combiner."""
+    combiner.set_weights(weights)
+    optimizer = getattr(combiner, "optimizer", None)
+    for variable in optimizer.variables if optimizer else ():
+        if variable.name != "learning_rate":
+            variable.assign(ops.zeros_like(variable))
 
 
 # ---------- notebook 05: Fit the same combiner on one member: the controls
@@ -182,7 +227,7 @@ def fit_with_controls(build, inputs: list, labels: np.ndarray, folds: np.ndarray
 
     fits = {name: fit(inputs)}
     for member, x in zip(member_names, inputs):
-        fits[f"{name}[{member}]"] = fit([x])
+        fits[catalogue.control_name(name, member)] = fit([x])
     return fits
 
 

@@ -6,9 +6,49 @@ the notebook and run the command again (``tests/test_lesson.py`` fails while the
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import keras
 import numpy as np
 from keras import layers, ops
+
+from helpers import callbacks, config, data
+from helpers.lesson.custom_cnn import custom_cnn
+from helpers.lesson.mobilenet import mobilenet_parts
+
+
+# ---------- notebook 09: Store the frozen part's output, and prepare one way to train a copy
+def train_copy(settings, ds, seed: int, stored: dict | None = None, epochs: int | None = None,
+               learning_rate=None, training_callbacks=None):
+    """A fresh copy of the architecture, trained from ``seed`` like a member; returns it and
+    the seconds taken. With ``stored`` (a frozen MobileNet bottom's outputs: ``"train"`` for
+    ``settings.views`` views of every training image, ``"val"``), a MobileNet head on them;
+    without, a whole custom CNN on the images. ``learning_rate`` (a schedule) replaces the
+    optimizer's; ``training_callbacks`` replace the series' ``callbacks.schedule()``."""
+    config.set_seed(seed)
+    copy_settings = dataclasses.replace(settings, seed=seed)
+    n_classes, train_labels = len(ds.class_names), ds.labels("train")
+    if stored is not None:
+        _, model = mobilenet_parts(copy_settings, n_classes, name=f"copy_{seed}")
+        train = data.array_dataset([stored["train"]], np.tile(train_labels, settings.views),
+                                   settings.batch_size, shuffle_seed=seed)
+        val = data.array_dataset([stored["val"]], ds.labels("val"), settings.batch_size)
+    else:
+        model = custom_cnn(copy_settings, n_classes, name=f"copy_{seed}")
+        train = data.make_dataset(ds.files("train"), train_labels, settings.image_size,
+                                  settings.batch_size, training=True, seed=seed)
+        val = ds.val
+    if learning_rate is not None:  # the snapshot run: a schedule instead of a fixed rate
+        optimizer = model.optimizer.get_config() | {"learning_rate": learning_rate}
+        model.compile(optimizer=type(model.optimizer).from_config(optimizer),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    if training_callbacks is None:
+        training_callbacks = callbacks.schedule(verbose=0)
+    start = time.perf_counter()
+    model.fit(train, validation_data=val, epochs=settings.epochs if epochs is None else epochs,
+              callbacks=training_callbacks, verbose=0)
+    return model, time.perf_counter() - start
 
 
 # ---------- notebook 09: Build a snapshot ensemble: one run, M snapshots

@@ -11,7 +11,7 @@ import numpy as np
 
 from helpers import models
 from helpers.lesson.data_prep import augmentation
-from helpers.lesson.features import freeze_all_but_last, split_at
+from helpers.lesson.vgg16 import freeze_all_but_last, split_at
 
 
 # ---------- notebook 04: Decide what to freeze
@@ -53,7 +53,7 @@ def estimate_batchnorm_statistics(backbone: keras.Model, name: str, dataset,
 MOBILENET_TRAINABLE = 5  # with ImageNet weights: the last pointwise convolution and its neighbours
 
 
-def frozen_bottom(settings) -> bool:
+def is_bottom_frozen(settings) -> bool:
     """True when MobileNet's bottom is frozen: with ImageNet weights, and with the frozen random
     weights that stand in for them in timing runs (``ENSEMBLE_WEIGHTS=random``)."""
     return settings.weights != "none"
