@@ -1,8 +1,10 @@
-"""Benchmark 4: wall time of all the notebooks in the ``smoke`` preset against its floor,
-as many fresh kernels that only import TensorFlow, and the ratio; also the slowest cells.
+"""Benchmark 4: wall time of the series' notebooks in the ``smoke`` preset, as the test suite
+runs them (``pytest --nbval-lax notebooks/[0-9]*.ipynb``), against its floor, as many fresh
+kernels that only import TensorFlow, and the ratio; also the slowest cells.
 
-Runs ``python -m helpers.run --preset smoke`` in a temporary artifacts folder (so the generated
-dataset and every model are made from scratch, as in CI), then one one-cell notebook per notebook.
+Runs nbval in a temporary artifacts folder (so the generated dataset and every model are made
+from scratch, as in CI), then the series once more with ``python -m helpers.run`` for the timing
+of each cell, then one one-cell notebook per notebook.
 Writes ``benchmarks/results/smoke_suite.json`` (or ``--out``). Usage::
 
     python benchmarks/smoke_suite.py [--out FILE]
@@ -24,7 +26,7 @@ import nbformat
 import stand_ins
 from nbclient import NotebookClient
 
-from helpers import config
+from helpers import catalogue, config
 from helpers.catalogue import NOTEBOOKS
 
 
@@ -57,11 +59,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=stand_ins.RESULTS / "smoke_suite.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as artifacts:
-        env = {**os.environ, "ENSEMBLE_ARTIFACTS_DIR": artifacts}
+        env = {**os.environ, "ENSEMBLE_TEST_ARTIFACTS_DIR": str(Path(artifacts) / "nbval")}
+        series = [str(catalogue.BY_NAME[name].path) for name in NOTEBOOKS]
         start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "pytest", "-q", *series],
+                       env=env, check=True, stdout=subprocess.DEVNULL, cwd=config.project_root())
+        suite = time.perf_counter() - start
+        env = {**os.environ, "ENSEMBLE_ARTIFACTS_DIR": artifacts}
         subprocess.run([sys.executable, "-m", "helpers.run", "--preset", "smoke"], env=env,
                        check=True, stdout=subprocess.DEVNULL)
-        suite = time.perf_counter() - start
         executed = config.load({"ENSEMBLE_PRESET": "smoke",
                                 "ENSEMBLE_ARTIFACTS_DIR": artifacts}).run_dir / "executed"
         per_notebook = json.loads((executed / "timings.json").read_text())["seconds"]
@@ -70,11 +76,11 @@ def main() -> None:
     floor_runs = [kernel_with_tensorflow_import() for _ in NOTEBOOKS]
     floor = sum(floor_runs)
     ratio = suite / floor
-    print(f"smoke suite (python -m helpers.run --preset smoke, fresh artifacts): {suite:6.1f} s")
+    print(f"smoke suite (pytest --nbval-lax on the series, fresh artifacts): {suite:6.1f} s")
     print(f"floor ({len(NOTEBOOKS)} fresh kernels importing TensorFlow): {floor:6.1f} s "
           f"({floor / len(NOTEBOOKS):.1f} s each)")
     print(f"ratio: {ratio:.2f}x (goal: within {GOAL_RATIO:.0f}x)")
-    print("\nper notebook (kernel start included): " + ", ".join(
+    print("\nper notebook, helpers.run (kernel start included): " + ", ".join(
         f"{name[:2]} {seconds:.1f} s" for name, seconds in per_notebook.items()))
     print("\nslowest cells:")
     for seconds, where in cells[:8]:
