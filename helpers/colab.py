@@ -77,7 +77,12 @@ def gpu_runtime() -> bool:
 
 
 def _run(command: list[str]) -> None:
-    subprocess.run(command, check=True)
+    """Run ``command``; on failure raise with its output (a subprocess's own output would not
+    reach the notebook)."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"`{' '.join(command)}` failed:\n{done.stdout[-2000:]}"
+                           f"{done.stderr[-2000:]}")
 
 
 def setup(drive: bool = True, preset: str = "cpu", mount_point: str = MOUNT_POINT) -> dict:

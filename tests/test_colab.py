@@ -117,3 +117,8 @@ def test_the_cell_calls_setup_in_colab_only():
     assert "colab.setup(" in source and "requirements.txt" not in source
     assert "pip install" not in source
     assert max(len(line) for line in source.splitlines()) < 100
+
+
+def test_a_failed_install_shows_pips_output():
+    with pytest.raises(RuntimeError, match="No module named nosuchmodule"):
+        colab._run([sys.executable, "-m", "nosuchmodule"])
