@@ -23,7 +23,8 @@ PRESET_NAMES = ("smoke", "cpu", "gpu")
 #:   one of each kind (noise, blur, digital): 256 source images per copy tell models apart better
 #:   than more kinds of copies of fewer images, within the time budget;
 #: - ``latency_calls``: timed calls per model and batch size after one warm-up call (notebooks 06,
-#:   08 and 09); in ``smoke`` one call, which only checks the plumbing; in ``cpu`` three, down
+#:   08 and 09); in ``smoke`` two, the fewest that show their spread, which only checks the
+#:   plumbing; in ``cpu`` three, down
 #:   from five to save time (each call of an ensemble at batch 32 costs seconds: the median
 #:   is noisier);
 #: - ``views``: augmented views stored per training image for the layers trained on a frozen
@@ -39,7 +40,7 @@ PRESETS: dict[str, dict] = {
     # on generated images, as small and short as the code allows.
     "smoke": {"image_size": 48, "epochs": 2, "weights": "random", "batch_size": 32,
               "max_per_class": None, "generated_data": True, "shift_images": None,
-              "corruptions": ("gaussian_noise", "gaussian_blur"), "latency_calls": 1,
+              "corruptions": ("gaussian_noise", "gaussian_blur"), "latency_calls": 2,
               "views": 2, "combiner_epochs": 20, "family_members": 2, "dropout_samples": 2,
               "folds": 2},
     # The split is the whole dataset's; only training is capped (100 images per class). Frozen

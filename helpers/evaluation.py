@@ -96,6 +96,18 @@ def per_class_f1(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
 _INFERENCE_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+class _Inference:
+    """Calls a model in inference mode. A callable object rather than a closure: TensorFlow
+    counts the traces of every closure made from one function together and, past five models,
+    warns of "excessive retracing" although each model is traced once."""
+
+    def __init__(self, model):
+        self.model = weakref.ref(model)  # the cache must not keep the model alive
+
+    def __call__(self, images):
+        return self.model()(images, training=False)
+
+
 def inference_function(model):
     """``model`` in inference mode as one compiled TensorFlow function for any batch size.
 
@@ -106,13 +118,8 @@ def inference_function(model):
 
     if model not in _INFERENCE_FUNCTIONS:
         spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-        weak_model = weakref.ref(model)  # the cache must not keep the model alive
-
-        @tf.function(input_signature=[spec])
-        def run(images):
-            return weak_model()(images, training=False)
-
-        _INFERENCE_FUNCTIONS[model] = run
+        _INFERENCE_FUNCTIONS[model] = tf.function(_Inference(model), input_signature=[spec],
+                                                  autograph=False)
     return _INFERENCE_FUNCTIONS[model]
 
 
@@ -143,9 +150,9 @@ def timed_calls(models: dict, image_size: int, batch_size: int, calls: int = 5,
     return {name: np.array(values) for name, values in timings.items()}
 
 
-#: The fewest timed calls per model and batch size: enough to see how much one model's timings
-#: spread, which a single call cannot show.
-MIN_LATENCY_CALLS = 3
+#: The fewest timed calls per model and batch size: a single call cannot show how much one
+#: model's timings spread.
+MIN_LATENCY_CALLS = 2
 
 
 def weights_mb(model) -> float:
