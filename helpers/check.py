@@ -152,8 +152,8 @@ def dataset(settings: Settings) -> Line:
     if settings.uses_generated_data:
         return Line(OK, "data", f"the generated dataset (the {settings.preset} preset needs no "
                                 f"real data; notebook 01 generates it)")
-    fix = (f"python -m helpers.data download (online), or unzip {data.KAGGLE_URL}'s dataset and "
-           f"set ENSEMBLE_DATA_DIR to its folder")
+    fix = (f"python -m helpers.data download (online), or download {data.KAGGLE_URL}, unzip "
+           f"it and set ENSEMBLE_DATA_DIR to its folder")
     try:
         found = data.scan(settings.data_dir, check=False)
     except data.DatasetError as error:
