@@ -26,14 +26,10 @@ from helpers import config
 from helpers.config import Settings
 
 
-#: The Natural Images dataset as published on Kaggle: images per class (6,899 in all).
-REAL_CLASS_COUNTS = {"airplane": 727, "car": 968, "cat": 885, "dog": 702, "flower": 843,
-                     "fruit": 1000, "motorbike": 788, "person": 986}
-#: What a whole run of each preset needs (GiB). Memory: the peak of every process of a run,
-#: measured by ``benchmarks/peak_memory.py`` (smoke 1.19 GiB; cpu 2.92 GiB on a dataset of the
-#: real size), with a margin; gpu is not measured (at least the cpu preset's). Disk: a smoke run
-#: folder measured 0.57 GB, mostly saved models, whose size barely depends on the image size;
-#: the real dataset and the weights add 0.4 GB, and the larger images' cached predictions more.
+#: What a whole run of each preset needs (GiB), with a margin. Memory: the peak of every process
+#: of a run, as ``benchmarks/peak_memory.py`` measures it (its results are in benchmarks/); gpu
+#: is not measured, so it asks at least what cpu does. Disk: the run folder (mostly saved models),
+#: plus the real dataset and the weights for cpu and gpu.
 NEEDS_GIB = {"smoke": {"memory": 1.5, "disk": 1.0},
              "cpu": {"memory": 3.5, "disk": 2.0},
              "gpu": {"memory": 3.5, "disk": 3.0}}
@@ -158,15 +154,15 @@ def dataset(settings: Settings) -> Line:
         found = data.scan(settings.data_dir, check=False)
     except data.DatasetError as error:
         return Line(MISSING, "data", str(error).splitlines()[0], fix)
-    real = sum(REAL_CLASS_COUNTS.values())
+    real_counts = data.REAL_CLASS_COUNTS
+    real = sum(real_counts.values())
     counts = f"{len(found.counts)} classes, {found.total:,} images in {found.root}"
-    if found.counts == REAL_CLASS_COUNTS:
+    if found.counts == real_counts:
         return Line(OK, "data", f"{counts}: the real dataset's counts")
     differ = [f"{name} {found.counts.get(name, 0)} (real {count})"
-              for name, count in REAL_CLASS_COUNTS.items() if found.counts.get(name) != count]
-    differ += [f"{name} (not a class of it)" for name in found.counts
-               if name not in REAL_CLASS_COUNTS]
-    return Line(NOTE, "data", f"{counts}; the real dataset has {len(REAL_CLASS_COUNTS)} classes, "
+              for name, count in real_counts.items() if found.counts.get(name) != count]
+    differ += [f"{name} (not a class of it)" for name in found.counts if name not in real_counts]
+    return Line(NOTE, "data", f"{counts}; the real dataset has {len(real_counts)} classes, "
                               f"{real:,} images (differ: {', '.join(differ[:3])}"
                               f"{', ...' if len(differ) > 3 else ''})",
                 f"fine for a trial; for the day's bundle, the whole dataset: {fix}")

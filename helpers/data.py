@@ -27,6 +27,9 @@ KAGGLE_DATASET = "prasunroy/natural-images"
 KAGGLE_VERSION = 1  # pinned, so every learner trains on the same files
 KAGGLE_URL = f"https://www.kaggle.com/datasets/{KAGGLE_DATASET}"
 CLASS_NAMES = ("airplane", "car", "cat", "dog", "flower", "fruit", "motorbike", "person")
+#: Images per class in the Natural Images dataset as published on Kaggle (6,899 in all).
+REAL_CLASS_COUNTS = {"airplane": 727, "car": 968, "cat": 885, "dog": 702, "flower": 843,
+                     "fruit": 1000, "motorbike": 788, "person": 986}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif"}
 #: Formats that both Pillow (scan) and ``tf.io.decode_image`` (training) read.
 DECODABLE_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "MPO"}
