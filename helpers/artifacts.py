@@ -124,8 +124,8 @@ def check_provenance(recorded: dict, settings: Settings, path: Path, name: str) 
     and the current settings and split, and the notebook that remakes it."""
     if details := differences(recorded, provenance(settings)):
         raise ValueError(f"{path} was made with other settings or another split ({details}). "
-                         f"It is not mixed into this run: rerun {_notebook_of(name)} with the current "
-                         f"settings.")
+                         f"It is not mixed into this run: rerun {_notebook_of(name)} with the "
+                         f"current settings.")
 
 
 def record_path(path: Path) -> Path:

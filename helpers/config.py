@@ -18,7 +18,8 @@ PRESET_VARIABLE = "ENSEMBLE_PRESET"
 PRESET_NAMES = ("smoke", "cpu", "gpu")
 
 #: The defaults of each preset, and every rule that differs between presets (no code elsewhere
-#: tests the preset's name). ``data_dir=None`` means "the generated dataset" (``helpers.generated_dataset``).
+#: tests the preset's name). ``data_dir=None`` means "the generated dataset"
+#: (``helpers.generated_dataset``).
 #: - ``corruptions``: the corruption types notebook 07 applies (None: all of them); in ``cpu``
 #:   one of each kind (noise, blur, digital): 256 source images per copy tell models apart better
 #:   than more kinds of copies of fewer images, within the time budget;

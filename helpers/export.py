@@ -103,9 +103,9 @@ def stale() -> dict[str, str]:
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         notebook, text = wanted.get(module, (None, ""))
         if current != text:
+            source = _shown(notebook) if notebook else "no notebook"
             diff = difflib.unified_diff(current.splitlines(), text.splitlines(),
-                                        f"helpers/lesson/{module}.py",
-                                        f"exported from {_shown(notebook) if notebook else 'no notebook'}",
+                                        f"helpers/lesson/{module}.py", f"exported from {source}",
                                         lineterm="", n=1)
             differences[module] = "\n".join(diff)
     return differences
