@@ -103,7 +103,7 @@ def epoch_seconds(model: keras.Model, x, y=None, batch_size: int = 32) -> float:
     ``x`` is a ``tf.data`` pipeline, or a list of arrays (one per input) with labels ``y``."""
     if y is not None:
         x = data.array_dataset(list(x) if isinstance(x, list | tuple) else [x], y, batch_size)
-    model.fit(x, epochs=1, verbose=0)
+    model.fit(x, epochs=1, shuffle=False, verbose=0)  # the pipeline shuffles itself
     start = time.perf_counter()
-    model.fit(x, epochs=1, verbose=0)
+    model.fit(x, epochs=1, shuffle=False, verbose=0)
     return time.perf_counter() - start

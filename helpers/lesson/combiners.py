@@ -125,11 +125,12 @@ def fit_combiner(combiner: keras.Model, inputs: list, labels: np.ndarray, seed: 
                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     if epochs is not None:
         train = data.array_dataset(inputs, labels, shuffle_seed=seed)
-        return combiner.fit(train, epochs=epochs, verbose=0)
+        return combiner.fit(train, epochs=epochs, shuffle=False, verbose=0)
     held = stratified_holdout(labels, seed=seed)
     stop = HoldoutEarlyStopping([x[held] for x in inputs], labels[held], patience)
     train = data.array_dataset([x[~held] for x in inputs], labels[~held], shuffle_seed=seed)
-    return combiner.fit(train, epochs=max_epochs, callbacks=[stop], verbose=0)
+    return combiner.fit(train, epochs=max_epochs, callbacks=[stop], shuffle=False,
+                        verbose=0)
 
 
 def combine(combiner: keras.Model, inputs: list) -> np.ndarray:

@@ -47,7 +47,7 @@ def train_copy(settings, ds, seed: int, stored: dict | None = None, epochs: int 
         training_callbacks = callbacks.schedule(verbose=0)
     start = time.perf_counter()
     model.fit(train, validation_data=val, epochs=settings.epochs if epochs is None else epochs,
-              callbacks=training_callbacks, verbose=0)
+              callbacks=training_callbacks, shuffle=False, verbose=0)
     return model, time.perf_counter() - start
 
 
