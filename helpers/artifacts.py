@@ -297,6 +297,26 @@ def load_shift_predictions(settings: Settings) -> tuple[np.ndarray, np.ndarray, 
     return labels, subset, clean, corrupted
 
 
+# --------------------------------------------------------------------------- what the run keeps
+def fingerprints(settings: Settings) -> dict[str, str]:
+    """SHA-256 of every file later notebooks read: under ``models/`` and ``predictions/``, the
+    split and the results files. The solutions notebooks take it first and compare at their end,
+    to show that an exercise never overwrites the run's members, predictions or results."""
+    run_dir = settings.run_dir
+    files = [path for folder in ("models", "predictions")
+             for path in (run_dir / folder).rglob("*") if path.is_file()]
+    files += [path for path in (split_path(settings), *run_dir.glob("*.json")) if path.is_file()]
+    return {str(path.relative_to(run_dir)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in files}
+
+
+def changed_since(settings: Settings, before: dict[str, str]) -> list[str]:
+    """The kept files (see ``fingerprints``) changed, added or removed since ``before``."""
+    after = fingerprints(settings)
+    return sorted(name for name in before.keys() | after.keys()
+                  if before.get(name) != after.get(name))
+
+
 # --------------------------------------------------------------------------- the validation choice
 def save_selection(settings: Settings, member: str, ensemble: str, scores: dict[str, dict],
                    criterion: str, **details) -> dict:
