@@ -65,6 +65,13 @@ def corruption_table(results: dict, corruption: str) -> str:
     return "\n".join(lines)
 
 
+def signed(difference: float) -> str:
+    """A difference with its sign, to three decimals; a tiny one with two significant digits,
+    so that a difference told from zero never prints as ``-0.000``."""
+    return f"{difference:+.3f}" if abs(difference) >= 5e-4 or difference == 0 else (
+        f"{difference:+.1e}")
+
+
 def summary_markdown(summary: dict, key: str = "cells") -> str:
     """One of the summary's tables (``cells``: against the best single model; ``cells_vs_own``:
     each column against its own single model): a row per question, a column per ensemble."""
@@ -78,7 +85,7 @@ def summary_markdown(summary: dict, key: str = "cells") -> str:
         cells = []
         for column in columns:
             cell = summary[key][column][row]
-            value = f"{cell['diff']:.1f}x" if row.endswith(" x") else f"{cell['diff']:+.3f}"
+            value = f"{cell['diff']:.1f}x" if row.endswith(" x") else signed(cell["diff"])
             cells.append(f"{cell['verdict']} ({value})")
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
