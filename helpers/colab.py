@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 from helpers import catalogue
-from helpers.config import PRESET_NAMES, PRESET_VARIABLE, VARIABLES, project_root
+from helpers.config import PRESET_NAMES, PRESET_VARIABLE, PRESETS, VARIABLES, project_root
 
 
 CELL_ID = "colab-setup"
@@ -95,7 +95,7 @@ def setup(drive: bool = True, preset: str = "cpu", mount_point: str = MOUNT_POIN
     if preset not in PRESET_NAMES:
         raise ValueError(f"colab.setup(preset={preset!r}): choose one of "
                          f"{', '.join(PRESET_NAMES)}.")
-    if preset == "gpu" and not gpu_runtime():
+    if PRESETS[preset]["needs_gpu"] and not gpu_runtime():
         raise ValueError("colab.setup(preset='gpu') needs a GPU runtime: choose Runtime > Change "
                          "runtime type > a GPU, then run this cell again; or use preset='cpu'.")
     for command in install_commands():
@@ -104,13 +104,13 @@ def setup(drive: bool = True, preset: str = "cpu", mount_point: str = MOUNT_POIN
     env = {PRESET_VARIABLE: preset}
     folder = _drive_folder(mount_point) if drive else None
     if folder is not None:
-        if preset != "smoke":  # smoke generates its own images
+        if not PRESETS[preset]["generated_data"]:  # smoke generates its own images
             env[VARIABLES["data_dir"]] = str(folder / "data")
         env[VARIABLES["artifacts_root"]] = str(folder / "artifacts")
     os.environ.update(env)
 
     print("\n".join(f"{name}={value}" for name, value in env.items()))
-    if gpu_runtime() and preset != "gpu":
+    if gpu_runtime() and not PRESETS[preset]["needs_gpu"]:
         print("This runtime has a GPU: colab.setup(preset='gpu') would use it.")
     if folder is None:
         print("Not on Google Drive: what this notebook saves is lost when the runtime stops, and "

@@ -20,6 +20,7 @@ PRESET_NAMES = ("smoke", "cpu", "gpu")
 #: The defaults of each preset, and every rule that differs between presets (no code elsewhere
 #: tests the preset's name). ``data_dir=None`` means "the generated dataset"
 #: (``helpers.generated_dataset``).
+#: - ``needs_gpu``: the preset is too heavy without a GPU (Colab refuses it on a CPU runtime);
 #: - ``corruptions``: the corruption types notebook 07 applies (None: all of them); in ``cpu``
 #:   one of each kind (noise, blur, digital): 256 source images per copy tell models apart better
 #:   than more kinds of copies of fewer images, within the time budget;
@@ -40,7 +41,8 @@ PRESETS: dict[str, dict] = {
     # smoke: the cpu preset's code path (random weights frozen where ImageNet weights would be)
     # on generated images, as small and short as the code allows.
     "smoke": {"image_size": 48, "epochs": 2, "weights": "random", "batch_size": 32,
-              "max_per_class": None, "generated_data": True, "shift_images": None,
+              "max_per_class": None, "generated_data": True, "needs_gpu": False,
+              "shift_images": None,
               "corruptions": ("gaussian_noise", "gaussian_blur"), "latency_calls": 2,
               "views": 2, "combiner_epochs": 20, "family_members": 2, "dropout_samples": 2,
               "folds": 2},
@@ -50,13 +52,14 @@ PRESETS: dict[str, dict] = {
     # (benchmarks/real_size_run.py; its results record the time). Notebook 07 corrupts 256 of
     # the test images in three corruption types (enough to tell gaps of a few points apart).
     "cpu": {"image_size": 128, "epochs": 10, "weights": "imagenet", "batch_size": 32,
-            "max_per_class": 100, "generated_data": False, "shift_images": 256,
+            "max_per_class": 100, "generated_data": False, "needs_gpu": False,
+            "shift_images": 256,
             "corruptions": ("gaussian_noise", "gaussian_blur", "contrast"),
             "latency_calls": 3, "views": 2, "combiner_epochs": 100, "family_members": 3,
             "dropout_samples": 16, "folds": 5},
     "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,
-            "max_per_class": None, "generated_data": False, "shift_images": None,
-            "corruptions": None, "latency_calls": 5, "views": 4, "combiner_epochs": 100,
+            "max_per_class": None, "generated_data": False, "needs_gpu": True,
+            "shift_images": None, "corruptions": None, "latency_calls": 5, "views": 4, "combiner_epochs": 100,
             "family_members": 3, "dropout_samples": 16, "folds": 5},
 }
 
@@ -233,7 +236,8 @@ def load(env: dict | None = None) -> Settings:
     if preset not in PRESETS:
         raise ValueError(f"{PRESET_VARIABLE}={preset!r} is not a preset; "
                          f"choose one of: auto, {', '.join(PRESET_NAMES)}.")
-    row = {key: value for key, value in PRESETS[preset].items() if key != "generated_data"}
+    row = {key: value for key, value in PRESETS[preset].items()
+           if key not in ("generated_data", "needs_gpu")}
     defaults = {"data_dir": None if PRESETS[preset]["generated_data"] else project_root() / "data",
                 "artifacts_root": project_root() / "artifacts", "seed": DEFAULT_SEED}
     given = {name: _read(name, env[var]) for name, var in VARIABLES.items()

@@ -35,7 +35,8 @@ def in_colab(monkeypatch, tmp_path):
     monkeypatch.setattr(colab, "_run", commands.append)
     monkeypatch.setattr(colab, "gpu_runtime", lambda: False)
     for variable in (config.PRESET_VARIABLE, *config.VARIABLES.values()):
-        monkeypatch.delenv(variable, raising=False)
+        monkeypatch.setenv(variable, "")  # recorded, so that teardown removes what setup() sets
+        monkeypatch.delenv(variable)
     return types.SimpleNamespace(mounted=mounted, commands=commands,
                                  point=str(tmp_path / "drive"), google=google)
 

@@ -13,7 +13,7 @@ from helpers import models
 from helpers.lesson.data_prep import augmentation
 
 
-# ---------- notebook 03: Load the pre-trained backbone
+# ---------- notebook 03: Load the backbone
 VGG16_TRAINABLE = 3  # block5_conv2, block5_conv3, block5_pool: the rest stays frozen
 
 
