@@ -59,8 +59,8 @@ PRESETS: dict[str, dict] = {
             "dropout_samples": 16, "folds": 5},
     "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,
             "max_per_class": None, "generated_data": False, "needs_gpu": True,
-            "shift_images": None, "corruptions": None, "latency_calls": 5, "views": 4, "combiner_epochs": 100,
-            "family_members": 3, "dropout_samples": 16, "folds": 5},
+            "shift_images": None, "corruptions": None, "latency_calls": 5, "views": 4,
+            "combiner_epochs": 100, "family_members": 3, "dropout_samples": 16, "folds": 5},
 }
 
 #: The environment variables, one per setting.

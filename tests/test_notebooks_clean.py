@@ -35,7 +35,7 @@ def test_no_notebook_reads_benchmark_results_or_calls_a_sentence_generator(path)
     assert "benchmarks" not in code
     used = set(re.findall(r"reports\.(\w+)", code))
     assert used <= {"leaderboard_markdown", "corruption_table", "summary_markdown",
-                    "write_results", "write_summary"}, used
+                    "write_results", "write_summary", "signed"}, used
 def test_the_notebooks_are_the_runners_list():
     assert tuple(p.stem for p in NOTEBOOKS) == catalogue.NOTEBOOKS
     assert tuple(p.stem for p in SOLUTIONS) == catalogue.SOLUTION_NOTEBOOKS
