@@ -121,8 +121,8 @@ def pack(settings: Settings, target: Path) -> Path:
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as bundle:
             bundle.writestr("bundle.json", json.dumps(manifest, indent=2))
-            for name, data in files.items():
-                bundle.writestr(name, data)
+            for name, content in files.items():
+                bundle.writestr(name, content)
 
     return artifacts.write_atomic(Path(target), write)
 

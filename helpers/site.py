@@ -83,7 +83,7 @@ def headline(settings: config.Settings, name: str) -> list[str]:
             lines.append(f"{member}: best validation loss {float(best['val_loss']):.3f}, "
                          f"accuracy {float(best['val_accuracy']):.3f} "
                          f"(epoch {int(best['epoch']) + 1})")
-        if isinstance(seconds, (int, float)):
+        if isinstance(seconds, int | float):
             lines.append(f"trained in {seconds:.0f} s")
     elif name == "05_ensembles":
         choice = _read_json(artifacts.selection_path(settings)) or {}
