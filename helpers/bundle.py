@@ -155,6 +155,8 @@ def unpack(settings: Settings, source: Path) -> list[Path]:
     if packed_data != data_dir and (settings.uses_generated_data or packed_data == "generated"):
         details = "; ".join(filter(None, [details, f"data_dir: {packed_data!r} in the bundle, "
                                                    f"{data_dir!r} now"]))
+        if packed_data == "generated":
+            details += " (a bundle of the generated dataset: leave ENSEMBLE_DATA_DIR unset)"
     if details:
         raise ValueError(f"{source} was packed for other settings ({details}). Set the "
                          f"ENSEMBLE_* variables (see the README's Presets) to the bundle's, or "

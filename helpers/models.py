@@ -18,9 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-import keras
-
+from helpers import quiet_tensorflow
 from helpers.config import Settings
+
+
+quiet_tensorflow()  # `python -m helpers.models` loads TensorFlow here: mute its start-up lines
+import keras  # noqa: E402
 
 
 _BACKBONES = {"vgg16": keras.applications.vgg16, "mobilenet": keras.applications.mobilenet}

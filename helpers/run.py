@@ -2,7 +2,7 @@
 [--solutions] [--html]``.
 
 Each notebook runs in a fresh kernel (nbclient), is saved with its outputs into
-``<artifacts>/executed/``, and its time is shown; the leaderboard from ``results.md``
+``<run folder>/executed/``, and its time is shown; the leaderboard from ``results.md``
 and, after a run that reaches the last notebook, the series' answer from
 ``results_summary.md`` are printed at the end. A failing cell stops the run with the notebook,
 the cell's heading and the error, and the exit code is non-zero.
