@@ -76,7 +76,7 @@ def inference(r: dict) -> list[str]:
 
 
 def smoke_headline(r: dict) -> str:
-    return (f"All {len(r['per_notebook_s'])} notebooks in the `smoke` preset from fresh "
+    return (f"All {len(r['per_notebook_s'])} notebooks through nbval, `smoke` preset, fresh "
             f"artifacts: **{r['suite_s']:.0f} s**, {r['ratio']:.2f}x the floor of as many fresh "
             f"kernels importing TensorFlow ({r['floor_s']:.0f} s; goal {r['goal_ratio']:.0f}x: "
             f"{verdict(r['ratio'] <= r['goal_ratio'])})")
