@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers import config
+from helpers import colab, config
 from helpers.config import Settings
 
 
@@ -51,25 +51,18 @@ class Line:
 
 
 # --------------------------------------------------------------------------- the items
-def project(root: Path) -> tuple[str, list[str]]:
-    """``requires-python`` and the dependencies (what the notebooks import) of pyproject.toml."""
+def requires_python(root: Path) -> str:
+    """``requires-python`` of pyproject.toml."""
     text = (root / "pyproject.toml").read_text(encoding="utf-8")
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10: the two fields, read plainly
-        python = re.search(r'^requires-python\s*=\s*"([^"]+)"', text, re.MULTILINE)
-        listed = re.search(r"^dependencies\s*=\s*\[(.*?)\]", text, re.MULTILINE | re.DOTALL)
-        return ((python.group(1) if python else ""),
-                re.findall(r'"([^"]+)"', listed.group(1)) if listed else [])
-    fields = tomllib.loads(text).get("project", {})
-    return fields.get("requires-python", ""), list(fields.get("dependencies", []))
+    found = re.search(r'^requires-python\s*=\s*"([^"]+)"', text, re.MULTILINE)
+    return found.group(1) if found else ""
 
 
 def python_version(root: Path) -> Line:
     """This Python against pyproject.toml's ``requires-python``."""
     from packaging.specifiers import SpecifierSet
 
-    needed = SpecifierSet(project(root)[0])
+    needed = SpecifierSet(requires_python(root))
     version = ".".join(map(str, sys.version_info[:3]))
     if needed.contains(version):
         return Line(OK, "Python", f"{version} (needs {needed})")
@@ -110,7 +103,8 @@ def packages(root: Path) -> list[Line]:
     installed version against its range. Missing tools do not stop the notebooks."""
     lines = []
     for item, listed, status, why in (
-            ("packages", project(root)[1], MISSING, "what the notebooks import"),
+            ("packages", colab.runtime_dependencies(root / "pyproject.toml"), MISSING,
+             "what the notebooks import"),
             ("tools", requirements(root), NOTE, "JupyterLab and the tests")):
         wrong, checked = _outside_range(listed)
         if wrong:
