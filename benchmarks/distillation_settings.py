@@ -107,7 +107,7 @@ def train_student(settings, ds, train_images, train_targets, val_targets, alpha,
     val_images = np.concatenate([x.numpy() for x, _ in ds.val])
     val = data.array_dataset([val_images], val_targets, batch_size=settings.batch_size)
     start = time.perf_counter()
-    student.fit(train, validation_data=val, epochs=epochs, verbose=0,
+    student.fit(train, validation_data=val, epochs=epochs, shuffle=False, verbose=0,
                 callbacks=callbacks.schedule(verbose=0))
     return evaluation.predict(student, ds.val), time.perf_counter() - start
 

@@ -38,7 +38,7 @@ def inside(settings, ds, seed: int) -> tuple[np.ndarray, float]:
     member.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9),
                    loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
-    member.fit(ds.train, validation_data=ds.val, epochs=settings.epochs, verbose=0,
+    member.fit(ds.train, validation_data=ds.val, epochs=settings.epochs, shuffle=False, verbose=0,
                callbacks=callbacks.schedule(verbose=0))
     return evaluation.predict(member, ds.val), time.perf_counter() - start
 
@@ -56,7 +56,7 @@ def stored(settings, ds, views: int, seed: int) -> tuple[np.ndarray, float]:
                                shuffle_seed=seed)
     val = data.array_dataset([vgg16.stored_features(extractor, ds.images("val"))],
                              ds.labels("val"), settings.batch_size)
-    head.fit(train, validation_data=val, epochs=settings.epochs, verbose=0,
+    head.fit(train, validation_data=val, epochs=settings.epochs, shuffle=False, verbose=0,
              callbacks=callbacks.schedule(verbose=0))
     return evaluation.predict(member, ds.val), time.perf_counter() - start
 

@@ -111,7 +111,8 @@ def speeds(image_size: int, n_images: int) -> dict[str, float]:
     pipeline = tf.data.Dataset.from_tensor_slices((images, labels)).batch(32).cache()
     out = {}
     cnn = stand_ins.build("custom_cnn", settings)
-    out["custom_cnn_train"] = rate(lambda: cnn.fit(pipeline, epochs=1, verbose=0), n_images)
+    out["custom_cnn_train"] = rate(lambda: cnn.fit(pipeline, epochs=1, shuffle=False, verbose=0),
+                                   n_images)
     out["custom_cnn_predict"] = rate(lambda: cnn.predict(pipeline, verbose=0), n_images)
     for name in ("vgg16", "mobilenet"):
         bottom, head = stand_ins.frozen_parts(name, settings)
@@ -121,14 +122,14 @@ def speeds(image_size: int, n_images: int) -> dict[str, float]:
                                      n_images)
         stored = vgg16.stored_features(extractor, images)
         tensors = tf.data.Dataset.from_tensor_slices((stored, labels)).batch(32).cache()
-        out[f"{name}_head_train"] = rate(lambda h=head, t=tensors: h.fit(t, epochs=1, verbose=0),
-                                         n_images)
+        out[f"{name}_head_train"] = rate(
+            lambda h=head, t=tensors: h.fit(t, epochs=1, shuffle=False, verbose=0), n_images)
         out[f"{name}_head_predict"] = rate(lambda h=head, t=tensors: h.predict(t, verbose=0),
                                            n_images)
         out[f"{name}_predict"] = rate(lambda m=member: m.predict(pipeline, verbose=0), n_images)
     whole = mobilenet_from_scratch(settings, 8)  # as without ImageNet weights: trained whole
-    out["mobilenet_whole_train"] = rate(lambda: whole.fit(pipeline, epochs=1, verbose=0),
-                                        n_images)
+    out["mobilenet_whole_train"] = rate(
+        lambda: whole.fit(pipeline, epochs=1, shuffle=False, verbose=0), n_images)
     out["params"] = {name: int(stand_ins.build(name, settings).count_params())
                      for name in catalogue.MEMBER_NAMES}
     return out

@@ -78,6 +78,19 @@ def training_seconds_path(settings: Settings) -> Path:
     return settings.path("training_seconds.json")
 
 
+def outputs(settings: Settings, notebook: str) -> list[Path]:
+    """The files ``notebook`` saves that later notebooks read (none for a solutions notebook):
+    the runner checks them before it starts a notebook that reads them."""
+    member = {made: name for name, made in catalogue.MEMBERS.items()}.get(notebook)
+    if member:
+        return [model_path(settings, member), predictions_path(settings, member)]
+    if notebook in catalogue.RESULTS_FILES:
+        return [results_path(settings, notebook)]
+    named = {catalogue.made_by("split"): split_path(settings),
+             catalogue.made_by("validation_choice"): selection_path(settings)}
+    return [named[notebook]] if notebook in named else []
+
+
 def executed_dir(settings: Settings) -> Path:
     """Where the runner saves the executed notebooks and their timings."""
     return settings.path("executed")

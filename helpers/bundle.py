@@ -10,9 +10,9 @@ files, a damaged file or one that is not a bundle stops with a message and write
 never overwrites a file that differs from the bundle's.
 
 The learner's data folder may have another name or path than the instructor's when it holds the
-same files (the split's paths and sizes, as ``helpers.data.load_split`` checks them): the files
-go into the learner's run folder for the same settings, and the records of what they were made
-from name the learner's data folder.
+same files (the split's paths and sizes, as ``helpers.data.load_split`` checks them): the records
+of what each file was made from name the settings and the split's digest, never a folder, so the
+files go unchanged into the learner's run folder for the same settings.
 """
 
 from __future__ import annotations
@@ -26,14 +26,12 @@ import sys
 import zipfile
 from pathlib import Path
 
-import numpy as np
-
 from helpers import artifacts, catalogue, config, data
 from helpers.config import Settings
 
 
 FORMAT = "ensembling-keras3 members bundle"
-VERSION = 1
+VERSION = 2  # 2: records name no data folder
 
 
 def contents(settings: Settings) -> list[Path]:
@@ -51,59 +49,17 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _relative(path: Path, settings: Settings) -> str:
-    """The name of a run folder's file inside a bundle (its path in the run folder)."""
-    return path.relative_to(settings.run_dir).as_posix()
-
-
 def _check_same_files(settings: Settings, split_csv: bytes, source: Path) -> None:
     """Raise a ``ValueError`` unless the learner's data folder holds every file of the bundle's
     split, with the same size (what ``data.load_split`` checks against a saved split)."""
     root = data.locate_dataset(settings.data_dir)
     rows = list(csv.DictReader(io.StringIO(split_csv.decode("utf-8"))))
-    changed = [r["path"] for r in rows if not (root / r["path"]).is_file()
-               or (root / r["path"]).stat().st_size != int(r["bytes"])]
-    if changed:
+    if changed := data.changed_files(root, rows):
         raise ValueError(f"{source} was packed for other data files: {len(changed)} of its "
                          f"split's {len(rows)} files are missing or differ in size in {root} "
                          f"(e.g. {changed[0]}). Point ENSEMBLE_DATA_DIR at the dataset the "
                          f"bundle was made with, or ask for a bundle of yours. Nothing was "
                          f"unpacked.")
-
-
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """Arrays as an ``.npz`` file (what ``np.savez`` writes), byte for byte the same for the
-    same arrays: unpacking twice finds the same files."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for key, value in arrays.items():
-            with archive.open(zipfile.ZipInfo(f"{key}.npy"), "w", force_zip64=True) as handle:
-                np.lib.format.write_array(handle, np.asanyarray(value), allow_pickle=False)
-    return buffer.getvalue()
-
-
-def _relocated(name: str, content: bytes, data_dir: str) -> bytes:
-    """``content`` with the data folder in its record of provenance (a model's
-    ``.settings.json``, or the ``provenance`` of an ``.npz`` or ``.json``) set to ``data_dir``:
-    checked to hold the same files, the learner's folder is what the files were made from."""
-    if name.endswith(".npz"):
-        with np.load(io.BytesIO(content), allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-        if "provenance" not in arrays:
-            return content
-        record = json.loads(str(arrays["provenance"]))
-        if record.get("data_dir", data_dir) == data_dir:
-            return content
-        arrays["provenance"] = np.asarray(json.dumps({**record, "data_dir": data_dir}))
-        return _npz_bytes(arrays)
-    if name.endswith(".json"):
-        payload = json.loads(content)
-        record = payload if name.endswith(".settings.json") else payload.get("provenance")
-        if not isinstance(record, dict) or record.get("data_dir", data_dir) == data_dir:
-            return content
-        record["data_dir"] = data_dir
-        return json.dumps(payload, indent=2, default=str).encode("utf-8")
-    return content
 
 
 def pack(settings: Settings, target: Path) -> Path:
@@ -142,30 +98,24 @@ def unpack(settings: Settings, source: Path) -> list[Path]:
                          f"Make one with `python -m helpers.bundle pack FILE`, and copy it again "
                          f"if it was damaged on the way.") from None
     if (manifest.get("format"), manifest.get("version")) != (FORMAT, VERSION):
-        raise ValueError(f"{source} is not a bundle of this series (format "
-                         f"{manifest.get('format')!r}, version {manifest.get('version')!r}).")
+        raise ValueError(f"{source} is not a bundle of this version of the series (format "
+                         f"{manifest.get('format')!r}, version {manifest.get('version')!r}; this "
+                         f"one reads version {VERSION}): ask for a bundle packed with it.")
     damaged = [name for name, content in files.items()
                if _digest(content) != manifest["files"][name]]
     if damaged:
         raise ValueError(f"{source} is damaged: {', '.join(damaged)} differ from the digests it "
                          f"was packed with. Copy the bundle again. Nothing was unpacked.")
-    packed, here = dict(manifest["settings"]), settings.fingerprint()
-    packed_data, data_dir = packed.pop("data_dir", None), here.pop("data_dir")
-    details = artifacts.differences(packed, here, "in the bundle")
-    if packed_data != data_dir and (settings.uses_generated_data or packed_data == "generated"):
-        details = "; ".join(filter(None, [details, f"data_dir: {packed_data!r} in the bundle, "
-                                                   f"{data_dir!r} now"]))
-        if packed_data == "generated":
-            details += " (a bundle of the generated dataset: leave ENSEMBLE_DATA_DIR unset)"
+    details = artifacts.differences(manifest["settings"], settings.fingerprint(), "in the bundle")
+    if details and manifest["settings"].get("generated_data") and not settings.uses_generated_data:
+        details += " (a bundle of the generated dataset: leave ENSEMBLE_DATA_DIR unset)"
     if details:
         raise ValueError(f"{source} was packed for other settings ({details}). Set the "
                          f"ENSEMBLE_* variables (see the README's Presets) to the bundle's, or "
                          f"ask for a bundle of yours. Nothing was unpacked.")
     if not settings.uses_generated_data:
-        _check_same_files(settings, files[_relative(artifacts.split_path(settings), settings)],
-                          source)
-    if packed_data != data_dir:  # the same files in another folder
-        files = {name: _relocated(name, content, data_dir) for name, content in files.items()}
+        split = artifacts.split_path(settings).relative_to(settings.run_dir)
+        _check_same_files(settings, files[str(split)], source)
     clashes = [name for name, content in files.items() if (settings.run_dir / name).exists()
                and (settings.run_dir / name).read_bytes() != content]
     if clashes:

@@ -1,9 +1,11 @@
 """The catalogue of the series: the one module that names its notebooks.
 
 Every notebook and solutions notebook, in the order they run, with the notebooks whose artifacts
-each one reads; the members and the notebook that trains each; the ensembles; the results files.
-The runner, the exporter, the Colab tool, the tests (``conftest.py``) and the benchmarks read it
-from here. It imports nothing heavy, so tools that only start kernels stay light.
+each one reads; the dataset's classes; the members and the notebook that trains each; the
+ensembles; the results files; which notebook makes each artifact. The runner (which checks what a
+notebook needs before starting it), the exporter, the Colab tool, the site, the tests and the
+benchmarks read it from here. It imports nothing heavy, so tools that only start kernels stay
+light.
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ EVERY = SERIES + SOLUTIONS
 BY_NAME = {notebook.name: notebook for notebook in EVERY}
 SOLUTION_NOTEBOOKS = tuple(notebook.name for notebook in SOLUTIONS)
 
+#: The eight classes of Natural Images, with their image counts as published on Kaggle (6,899 in
+#: all); the generated dataset has the same classes.
+CLASS_COUNTS = {"airplane": 727, "car": 968, "cat": 885, "dog": 702, "flower": 843, "fruit": 1000,
+                "motorbike": 788, "person": 986}
+CLASS_NAMES = tuple(CLASS_COUNTS)
+
 #: The three members, each with the notebook that trains it.
 MEMBERS = {"custom_cnn": "02_custom_cnn", "vgg16": "03_vgg16", "mobilenet": "04_mobilenet"}
 MEMBER_NAMES = tuple(MEMBERS)
@@ -101,24 +109,30 @@ def control_parts(name: str) -> tuple[str, str]:
 
 
 CONTROL_NAMES = tuple(control_name(c, m) for c in CONTROLLED for m in MEMBERS)
-#: Which notebook makes each saved model or cached prediction that is not a member's or an
-#: ensemble's.
-OTHER_ARTIFACTS = {"split": "01_data_preview", "under_shift": "07_under_shift",
-                   "student": "08_distillation", "student_head": "08_distillation",
-                   "validation_choice": "05_ensembles", "summary": "09_families"}
-#: The results files, by the notebook that writes them.
+#: The results files, by the notebook that writes them (``summary``: the series' answer, 09).
 RESULTS_FILES = {"06_evaluation": "results.json", "07_under_shift": "results_shift.json",
                  "08_distillation": "results_distillation.json",
                  "09_families": "results_families.json", "summary": "results_summary.json"}
+#: Which notebook makes each named artifact: the members (and their heads' histories), the
+#: ensembles and controls, and the rest.
+MADE_BY = {**{f"{member}{part}": notebook for member, notebook in MEMBERS.items()
+              for part in ("", "_head")},
+           **dict.fromkeys((*ALL_ENSEMBLE_NAMES, *CONTROL_NAMES, "validation_choice",
+                            "combiners"), "05_ensembles"),
+           "split": "01_data_preview", "under_shift": "07_under_shift",
+           "student": "08_distillation", "student_head": "08_distillation",
+           "summary": "09_families"}
 
 
 def made_by(artifact: str) -> str:
-    """The notebook that makes the artifact called ``artifact`` (a member, an ensemble, a head,
-    the student...); notebook 05 for anything else."""
-    if artifact in BY_NAME:  # a notebook's own results
+    """The notebook that makes the artifact called ``artifact`` (a member, an ensemble, a
+    control, the student, a notebook's own results...)."""
+    if artifact in BY_NAME:
         return artifact
-    return MEMBERS.get(artifact.removesuffix("_head")) or OTHER_ARTIFACTS.get(artifact,
-                                                                             "05_ensembles")
+    if artifact not in MADE_BY:
+        raise ValueError(f"No notebook makes an artifact called {artifact!r}; add it to "
+                         f"catalogue.MADE_BY with the notebook that saves it.")
+    return MADE_BY[artifact]
 
 
 def needs(name: str) -> list[str]:
@@ -139,9 +153,3 @@ def plan(names) -> list[str]:
     series in order, then the solutions."""
     wanted = {n for name in names for n in (*needs(name), name)}
     return [notebook.name for notebook in EVERY if notebook.name in wanted]
-
-
-def by_path(path: Path) -> Notebook | None:
-    """The catalogue's notebook stored at ``path``, or None for any other file."""
-    path = Path(path).resolve()
-    return next((notebook for notebook in EVERY if notebook.path == path), None)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -51,18 +50,11 @@ class Line:
 
 
 # --------------------------------------------------------------------------- the items
-def requires_python(root: Path) -> str:
-    """``requires-python`` of pyproject.toml."""
-    text = (root / "pyproject.toml").read_text(encoding="utf-8")
-    found = re.search(r'^requires-python\s*=\s*"([^"]+)"', text, re.MULTILINE)
-    return found.group(1) if found else ""
-
-
 def python_version(root: Path) -> Line:
     """This Python against pyproject.toml's ``requires-python``."""
     from packaging.specifiers import SpecifierSet
 
-    needed = SpecifierSet(requires_python(root))
+    needed = SpecifierSet(colab.pyproject(root / "pyproject.toml")["project"]["requires-python"])
     version = ".".join(map(str, sys.version_info[:3]))
     if needed.contains(version):
         return Line(OK, "Python", f"{version} (needs {needed})")

@@ -36,25 +36,30 @@ PROVIDED = ("tensorflow", "keras")
 MOUNT_POINT = "/content/drive"
 
 
-def repository_url(pyproject: Path | None = None) -> str:
+def pyproject(path: Path | None = None) -> dict:
+    """``pyproject.toml``, parsed: the one reader of the address, the dependencies and the
+    Python versions that the tools use (before the package is installed, as in Colab)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: tomli, listed in pyproject.toml for it
+        import tomli as tomllib
+
+    with (path or project_root() / "pyproject.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def repository_url(path: Path | None = None) -> str:
     """The ``Repository`` address under ``[project.urls]`` in ``pyproject.toml``."""
-    path = pyproject or project_root() / "pyproject.toml"
-    match = re.search(r'^\s*Repository\s*=\s*"([^"]+)"', path.read_text(encoding="utf-8"), re.M)
-    if not match:
-        raise ValueError(f'{path} has no Repository = "..." line under [project.urls]; add the '
-                         f"address of the repository there.")
-    return match.group(1)
+    url = pyproject(path).get("project", {}).get("urls", {}).get("Repository")
+    if not url:
+        raise ValueError(f"{path or 'pyproject.toml'} has no Repository = \"...\" line under "
+                         f"[project.urls]; add the address of the repository there.")
+    return url
 
 
-def runtime_dependencies(pyproject: Path | None = None) -> list[str]:
+def runtime_dependencies(path: Path | None = None) -> list[str]:
     """The ``[project] dependencies`` of ``pyproject.toml``: what the notebooks import."""
-    path = pyproject or project_root() / "pyproject.toml"
-    block = re.search(r"^dependencies\s*=\s*\[(.*?)^\]", path.read_text(encoding="utf-8"),
-                      re.M | re.S)
-    if not block:
-        raise ValueError(f"{path} has no 'dependencies = [...]' list under [project]; list the "
-                         f"packages the notebooks import there.")
-    return re.findall(r'^\s*"([^"]+)"', block.group(1), re.M)
+    return list(pyproject(path)["project"]["dependencies"])
 
 
 def _name(requirement: str) -> str:

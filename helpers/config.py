@@ -158,10 +158,12 @@ class Settings:
         return self.run_dir.joinpath(*parts)
 
     def fingerprint(self) -> dict:
-        """The settings that make artifacts comparable; recorded beside every artifact."""
+        """The settings that make artifacts comparable; recorded beside every artifact. The
+        data are named by kind only (generated or a folder of photos), never by path: the
+        split's digest (``artifacts.provenance``) identifies the files, wherever they are."""
         keys = ("preset", "image_size", "weights", "seed", "max_per_class", "val_fraction",
                 "test_fraction")
-        return {"data_dir": "generated" if self.data_dir is None else str(self.data_dir),
+        return {"generated_data": self.uses_generated_data,
                 **{key: getattr(self, key) for key in keys}}
 
     def __str__(self) -> str:

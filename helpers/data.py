@@ -280,6 +280,12 @@ def _manifest_rows(scan_result: Scan, settings: Settings, split_with) -> list[di
             for (name, path), split in zip(files, splits)]
 
 
+def changed_files(root: Path, rows: list[dict]) -> list[str]:
+    """The split's files (``rows`` of ``split.csv``) missing from ``root`` or of another size."""
+    return [r["path"] for r in rows if not (root / r["path"]).is_file()
+            or (root / r["path"]).stat().st_size != int(r["bytes"])]
+
+
 def write_manifest(path: Path, rows: list[dict]) -> None:
     def write(tmp: Path) -> None:
         with tmp.open("w", newline="", encoding="utf-8") as handle:
@@ -315,10 +321,7 @@ def load_split(settings: Settings, scan_result: Scan | None = None, split_with=N
     manifest = artifacts.split_path(settings)
     if manifest.exists():
         rows = read_manifest(manifest)
-        changed = [r["path"] for r in rows
-                   if not (root / r["path"]).is_file()
-                   or (root / r["path"]).stat().st_size != r["bytes"]]
-        if changed:
+        if changed := changed_files(root, rows):
             raise DatasetError(
                 f"The dataset changed since the split was saved in {manifest}: {len(changed)} "
                 f"file(s) missing or modified (e.g. {changed[0]}). Restore them, or delete "

@@ -53,6 +53,13 @@ def with_solutions(chosen: list[str]) -> list[str]:
     return out
 
 
+def missing_inputs(settings: config.Settings, chosen: list[str]) -> list[str]:
+    """The notebooks to run before ``chosen``: every notebook they need (``catalogue.plan``)
+    that is not chosen and whose outputs are missing from the run folder (empty: all there)."""
+    return [name for name in catalogue.plan(chosen) if name not in chosen
+            and not all(path.exists() for path in artifacts.outputs(settings, name))]
+
+
 def _heading_of(nb, index: int) -> str:
     for cell in reversed(nb.cells[:index]):
         if cell.cell_type == "markdown":
@@ -197,6 +204,13 @@ def main(argv: list[str] | None = None) -> int:
             from helpers import data
 
             data.locate_dataset(settings.data_dir)  # says how to get the data before any kernel
+        if first := missing_inputs(settings, chosen):
+            raise ValueError(
+                f"Nothing was run: the notebooks chosen ({', '.join(n[:2] for n in chosen)}) "
+                f"read what earlier notebooks save, and {settings.run_dir} lacks the outputs of "
+                f"{', '.join(first)}. Run those first with the same settings (`python -m "
+                f"helpers.run --only {','.join(name[:2] for name in first)}`), or unpack the "
+                f"members bundle (`python -m helpers.bundle unpack FILE`) for 01-04.")
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         from helpers.data import DatasetError

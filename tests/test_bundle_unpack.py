@@ -1,8 +1,8 @@
 """A bundle fits a learner whose data folder has another name or path when it holds the same
-files (checked as the saved split checks them), and the unpacked members then load; another file
-set, or generated data against real, is refused and nothing is written."""
+files (checked as the saved split checks them): its files unpack unchanged (no record names a
+data folder) and the members then load; another file set, or generated data against real, is
+refused and nothing is written."""
 
-import json
 import shutil
 
 import pytest
@@ -53,8 +53,16 @@ def test_a_bundle_unpacks_for_the_same_files_in_a_folder_of_another_name(
         model = artifacts.load_model(learner, name)
         assert model.name == name
         assert set(artifacts.load_predictions(learner, name)) >= {"val_probs", "test_probs"}
-        record = artifacts.record_path(artifacts.model_path(learner, name))
-        assert json.loads(record.read_text())["data_dir"] == str(photos)
+    # no record was rewritten: every unpacked file is the instructor's, byte for byte, and no
+    # record under either run folder names a data folder
+    for name in bundle.contents(learner):
+        assert (learner.run_dir / name).read_bytes() == (instructor.run_dir / name).read_bytes()
+    for run_dir in (instructor.run_dir, learner.run_dir):
+        for path in run_dir.rglob("*"):
+            if path.is_file():
+                content = path.read_bytes()
+                assert str(instructor_data).encode() not in content, path
+                assert str(photos).encode() not in content, path
     assert bundle.unpack(learner, tmp_path / "members.zip") == []  # the same again: nothing
 
 
@@ -76,8 +84,8 @@ def test_other_files_or_generated_data_are_refused_and_nothing_is_written(
 
     generated = config.load({"ENSEMBLE_PRESET": "smoke",
                              "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path / "learner_art")})
-    with pytest.raises(ValueError, match="packed for other settings .*data_dir: .* in the "
-                                         "bundle, 'generated' now"):
+    with pytest.raises(ValueError, match="packed for other settings .*generated_data: False in "
+                                         "the bundle, True now"):
         bundle.unpack(generated, packed)
     other_seed = config.load({"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_SEED": "7",
                               "ENSEMBLE_DATA_DIR": str(instructor_data),

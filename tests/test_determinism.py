@@ -25,7 +25,7 @@ config.set_seed(settings.seed)
 data.load_split(settings, split_with=stratified_split)
 ds = data.load_data(settings)
 model = custom_cnn(settings, len(ds.class_names))
-model.fit(ds.train, epochs=1, verbose=0)
+model.fit(ds.train, epochs=1, shuffle=False, verbose=0)
 np.save(sys.argv[1], model.predict(ds.val, verbose=0))
 print(settings.path("split.csv"))
 """

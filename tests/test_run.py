@@ -1,4 +1,5 @@
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -110,3 +111,35 @@ def test_progress_shows_the_running_section_on_a_terminal_and_one_line_elsewhere
     progress.enter_section("Train it")
     progress.end("done in 1.0 s")
     assert log.getvalue() == "[2/6] 02_custom_cnn ... done in 1.0 s\n"
+
+
+def test_a_notebook_whose_inputs_are_missing_stops_before_any_kernel_starts(tmp_path):
+    """``--only 06`` on an empty run folder names every notebook to run first; once their outputs
+    exist, nothing is missing."""
+    from helpers import artifacts, catalogue, config
+
+    result = subprocess.run([sys.executable, "-m", "helpers.run", "--preset", "smoke", "--only",
+                             "06"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "Nothing was run" in result.stderr
+    assert "--only 01,02,03,04,05" in result.stderr
+    assert not (tmp_path / "smoke-generated-48px-random-seed42" / "executed").exists()
+
+    settings = config.load({"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path)})
+    for name in catalogue.plan(["06_evaluation"])[:4]:  # 01-04, as a bundle leaves them
+        for path in artifacts.outputs(settings, name):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("saved")
+    assert run.missing_inputs(settings, ["06_evaluation"]) == ["05_ensembles"]
+    assert run.missing_inputs(settings, ["05_ensembles", "06_evaluation"]) == []
+    assert run.missing_inputs(settings, run.with_solutions(run.select("5", None))) == []
+
+
+def test_an_unknown_artifact_names_no_notebook():
+    from helpers import catalogue
+
+    assert catalogue.made_by("feature_concatenation[vgg16]") == "05_ensembles"
+    assert catalogue.made_by("vgg16_head") == "03_vgg16"
+    with pytest.raises(ValueError, match="No notebook makes an artifact called 'nonsense'"):
+        catalogue.made_by("nonsense")
