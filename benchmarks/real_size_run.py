@@ -25,7 +25,7 @@ from pathlib import Path
 import stand_ins
 from training_cost import GOAL_MINUTES
 
-from helpers import config, data, generated_dataset
+from helpers import catalogue, config, generated_dataset
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--target", type=Path, required=True)
     args = parser.parse_args()
     root = generated_dataset.ensure_generated_dataset(args.target / "generated_real_size",
-                                                      images_per_class=data.REAL_CLASS_COUNTS)
+                                                      images_per_class=catalogue.CLASS_COUNTS)
     here = Path(__file__).parent
     subprocess.run([sys.executable, str(here / "training_cost.py")], check=True)
     env = {**os.environ, "ENSEMBLE_DATA_DIR": str(root), "ENSEMBLE_WEIGHTS": "random",
@@ -46,7 +46,7 @@ def main() -> None:
     preset = cost["cpu_preset"]
     chosen = next(p for p in cost["projections"] if all(p[k] == v for k, v in preset.items()))
     projected = chosen["minutes"]
-    result = {"images": sum(data.REAL_CLASS_COUNTS.values()), "machine": stand_ins.machine(),
+    result = {"images": sum(catalogue.CLASS_COUNTS.values()), "machine": stand_ins.machine(),
               "settings": {**preset, "latency_calls": cost["latency_calls"],
                            "corruptions": len(config.PRESETS["cpu"]["corruptions"])},
               "measured_minutes": memory["seconds"] / 60, "projected_minutes": projected,

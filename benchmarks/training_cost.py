@@ -58,7 +58,7 @@ from pathlib import Path
 
 import stand_ins
 
-from helpers import catalogue, config, data
+from helpers import catalogue, config
 from helpers.lesson import corruptions
 
 
@@ -77,10 +77,10 @@ CHECKED_IMAGES_06 = 16
 def split_sizes(max_per_class: int | None, val_fraction=0.15, test_fraction=0.15) -> dict:
     """Train / validation / test sizes of the series' stratified split of the whole dataset,
     with at most ``max_per_class`` training images per class."""
-    val = sum(round(n * val_fraction) for n in data.REAL_CLASS_COUNTS.values())
-    test = sum(round(n * test_fraction) for n in data.REAL_CLASS_COUNTS.values())
+    val = sum(round(n * val_fraction) for n in catalogue.CLASS_COUNTS.values())
+    test = sum(round(n * test_fraction) for n in catalogue.CLASS_COUNTS.values())
     train = [n - round(n * val_fraction) - round(n * test_fraction)
-             for n in data.REAL_CLASS_COUNTS.values()]
+             for n in catalogue.CLASS_COUNTS.values()]
     capped = sum(min(n, max_per_class) if max_per_class else n for n in train)
     return {"train": capped, "val": val, "test": test}
 

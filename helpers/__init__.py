@@ -12,6 +12,7 @@ command-line tools start fast. Modules that need TensorFlow import it through
 """
 
 import os
+import socket
 import sys
 
 
@@ -38,6 +39,16 @@ def quiet_tensorflow() -> None:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def can_reach(host: str, timeout: float = 5.0) -> bool:
+    """Whether ``host`` answers on port 443 within ``timeout`` seconds (never hangs offline):
+    the downloads of the data and the weights ask first, so that offline they fail at once."""
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 if "ipykernel" in sys.modules:  # a notebook: it imports Keras next

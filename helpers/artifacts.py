@@ -146,6 +146,17 @@ def record_path(path: Path) -> Path:
     return path.with_suffix(".settings.json")
 
 
+def check_record(path: Path, settings: Settings, name: str) -> None:
+    """Raise a ``ValueError`` unless the saved model at ``path`` has a record of what it was
+    made from that agrees with these settings and split (``check_provenance``)."""
+    record = record_path(path)
+    if not record.exists():
+        raise ValueError(f"{path} has no record of the settings it was made with ({record.name} "
+                         f"is missing), so it cannot be checked against this run. Rerun "
+                         f"{_notebook_of(name)}.")
+    check_provenance(json.loads(record.read_text(encoding="utf-8")), settings, path, name)
+
+
 # --------------------------------------------------------------------------- models
 def save_model(model, path: Path, settings: Settings | None = None) -> Path:
     """Save a Keras model atomically. With ``settings``, what it was made from is recorded
@@ -172,12 +183,7 @@ def load_checked(path: Path, settings: Settings, name: str, custom_objects: dict
     if not path.exists():
         raise MissingArtifactError(f"'{name}' not found at {path}. Run {_notebook_of(name)} first "
                                    f"(with the same settings: {settings.run_name}).")
-    record = record_path(path)
-    if not record.exists():
-        raise ValueError(f"{path} has no record of the settings it was made with ({record.name} "
-                         f"is missing), so it cannot be checked against this run. Rerun "
-                         f"{_notebook_of(name)}.")
-    check_provenance(json.loads(record.read_text(encoding="utf-8")), settings, path, name)
+    check_record(path, settings, name)
     try:
         return keras.models.load_model(path, custom_objects=custom_objects, compile=compile,
                                        safe_mode=True)
@@ -203,11 +209,16 @@ def load_combiner(settings: Settings, name: str, custom_objects: dict | None = N
     return load_checked(combiner_path(settings, name), settings, name, custom_objects)
 
 
+def missing_members(settings: Settings,
+                    names: tuple[str, ...] = catalogue.MEMBER_NAMES) -> list[str]:
+    """The members whose model or cached predictions are not in the run folder."""
+    return [n for n in names if not model_path(settings, n).exists()
+            or not predictions_path(settings, n).exists()]
+
+
 def check_members(settings: Settings, names: tuple[str, ...] = catalogue.MEMBER_NAMES) -> None:
     """Raise one clear error listing every member whose model or predictions are missing."""
-    missing = [n for n in names if not model_path(settings, n).exists()
-               or not predictions_path(settings, n).exists()]
-    if missing:
+    if missing := missing_members(settings, names):
         notebooks = ", ".join(_notebook_of(n) for n in missing)
         raise MissingArtifactError(
             f"Missing ensemble members for settings {settings.run_name}: {', '.join(missing)}. "

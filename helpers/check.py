@@ -13,7 +13,6 @@ no split, no folder, no download (importing Keras may create Keras' own ``keras.
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import os
 import shutil
 import sys
@@ -21,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers import colab, config
+from helpers import catalogue, colab, config
 from helpers.config import Settings
 
 
@@ -140,7 +139,7 @@ def dataset(settings: Settings) -> Line:
         found = data.scan(settings.data_dir, check=False)
     except data.DatasetError as error:
         return Line(MISSING, "data", str(error).splitlines()[0], fix)
-    real_counts = data.REAL_CLASS_COUNTS
+    real_counts = catalogue.CLASS_COUNTS
     real = sum(real_counts.values())
     counts = f"{len(found.counts)} classes, {found.total:,} images in {found.root}"
     if found.counts == real_counts:
@@ -174,14 +173,10 @@ def weights(settings: Settings) -> Line:
 
 def members(settings: Settings) -> Line:
     """The three members of these settings, checked against the settings and the split."""
-    from helpers import artifacts, catalogue, data
+    from helpers import artifacts, data
 
     names = catalogue.MEMBER_NAMES
-    try:
-        artifacts.check_members(settings, names)
-    except artifacts.MissingArtifactError:
-        missing = [n for n in names if not artifacts.model_path(settings, n).exists()
-                   or not artifacts.predictions_path(settings, n).exists()]
+    if missing := artifacts.missing_members(settings, names):
         return Line(MISSING, "members", f"{', '.join(missing)} not found in {settings.run_dir}",
                     GET_MEMBERS)
     split = artifacts.split_path(settings)
@@ -190,12 +185,7 @@ def members(settings: Settings) -> Line:
                     GET_MEMBERS)
     try:
         for name in names:
-            path = artifacts.model_path(settings, name)
-            record = artifacts.record_path(path)
-            if not record.exists():
-                raise ValueError(f"{record} is missing")
-            artifacts.check_provenance(json.loads(record.read_text(encoding="utf-8")),
-                                       settings, path, name)
+            artifacts.check_record(artifacts.model_path(settings, name), settings, name)
             artifacts.load_predictions(settings, name)
     except ValueError as error:
         return Line(MISSING, "members", str(error), GET_MEMBERS)

@@ -261,14 +261,11 @@ def set_seed(seed: int) -> None:
 
 
 def get_strategy():
-    """``MirroredStrategy`` over all GPUs (or logical CPUs) when there is more than one,
-    else the default strategy, so model-building code runs unchanged on any machine."""
+    """``MirroredStrategy`` over all GPUs when there is more than one, else the default strategy,
+    so model-building code runs unchanged on any machine."""
     import tensorflow as tf
 
     gpus = tf.config.list_logical_devices("GPU")
     if len(gpus) > 1:
         return tf.distribute.MirroredStrategy([d.name for d in gpus])
-    cpus = tf.config.list_logical_devices("CPU")
-    if not gpus and len(cpus) > 1:
-        return tf.distribute.MirroredStrategy([d.name for d in cpus])
     return tf.distribute.get_strategy()

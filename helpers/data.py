@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import socket
 import sys
 import warnings
 from collections import Counter
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+import helpers
 from helpers import artifacts, catalogue, config, generated_dataset
 from helpers.config import Settings
 
@@ -26,10 +26,6 @@ from helpers.config import Settings
 KAGGLE_DATASET = "prasunroy/natural-images"
 KAGGLE_VERSION = 1  # pinned, so every learner trains on the same files
 KAGGLE_URL = f"https://www.kaggle.com/datasets/{KAGGLE_DATASET}"
-CLASS_NAMES = ("airplane", "car", "cat", "dog", "flower", "fruit", "motorbike", "person")
-#: Images per class in the Natural Images dataset as published on Kaggle (6,899 in all).
-REAL_CLASS_COUNTS = {"airplane": 727, "car": 968, "cat": 885, "dog": 702, "flower": 843,
-                     "fruit": 1000, "motorbike": 788, "person": 986}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif"}
 #: Formats that both Pillow (scan) and ``tf.io.decode_image`` (training) read.
 DECODABLE_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "MPO"}
@@ -83,18 +79,10 @@ def locate_dataset(path: Path, max_depth: int = 3) -> Path:
                        + how_to_get_the_data(path))
 
 
-def _kaggle_reachable(timeout: float = 5.0) -> bool:
-    try:
-        with socket.create_connection(("www.kaggle.com", 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def download(target: Path, timeout: float = 5.0) -> Path:
     """Download the pinned dataset version with kagglehub into ``target``; fail fast offline."""
     target = Path(target)
-    if not _kaggle_reachable(timeout):
+    if not helpers.can_reach("www.kaggle.com", timeout):
         raise DatasetError(
             f"Cannot reach www.kaggle.com (no internet connection?), so the download was not "
             f"started.\n"
@@ -180,10 +168,10 @@ def scan(data_dir: Path, check: bool = True) -> Scan:
     skipped: list[tuple[Path, str]] = []
     folders = sorted(p for p in root.iterdir() if p.is_dir())
     names = {p.name for p in folders}
-    canonical = set(CLASS_NAMES) <= names
+    canonical = set(catalogue.CLASS_NAMES) <= names
     files: dict[str, list[Path]] = {}
     for folder in folders:
-        if folder.name.startswith((".", "_")) or (canonical and folder.name not in CLASS_NAMES):
+        if folder.name.startswith((".", "_")) or (canonical and folder.name not in catalogue.CLASS_NAMES):
             skipped.append((folder, "folder ignored: not a class folder"))
             continue
         kept = []
@@ -241,9 +229,10 @@ class Split:
             lines.append(f"{name:<10} " + " ".join(f"{sizes[s][name]:>6}" for s in sizes))
         lines.append(f"{'total':<10} " + " ".join(f"{sum(sizes[s].values()):>6}" for s in sizes))
         if UNUSED in sizes:
+            shares = [f"{sum(sizes[s].values()) / len(self.rows):.0%}" for s in ("val", "test")]
             lines.append("Only the training split is capped (ENSEMBLE_MAX_PER_CLASS): 'unused' "
                          "training images are left out of this run; validation and test keep "
-                         "the dataset's own 15% each.")
+                         f"the dataset's own {shares[0]} and {shares[1]}.")
         return "\n".join(lines)
 
 
@@ -256,7 +245,7 @@ MIN_PER_CLASS = 6
 def _manifest_rows(scan_result: Scan, settings: Settings, split_with) -> list[dict]:
     """Every image of the dataset with its split, cut by ``split_with`` (notebook 01's
     ``stratified_split``) from the whole dataset, so validation and test are the dataset's own
-    15% each; ``max_per_class`` then keeps at most that many training images per class (a seeded
+    shares (``Settings.val_fraction``, ``test_fraction``); ``max_per_class`` then keeps at most that many training images per class (a seeded
     choice) and marks the others ``train_unused``: it caps the cost of training, not the data that
     judges the models."""
     files = [(name, path) for name in sorted(scan_result.files)

@@ -15,20 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers import catalogue
+
 
 IMAGES_PER_CLASS = 24
 _MARKER = ".complete"
-#: One base colour (RGB) and one shape per class: the eight classes of Natural Images.
-STYLES = {
-    "airplane": ((70, 130, 220), "cross"),
-    "car": ((200, 40, 40), "box"),
-    "cat": ((230, 160, 60), "triangle"),
-    "dog": ((120, 80, 40), "disc"),
-    "flower": ((220, 60, 200), "ring"),
-    "fruit": ((240, 220, 40), "disc"),
-    "motorbike": ((40, 40, 40), "stripes"),
-    "person": ((60, 180, 90), "bar"),
-}
+#: One base colour (RGB) and one shape per class of Natural Images, in the catalogue's order.
+STYLES = dict(zip(catalogue.CLASS_NAMES, (
+    ((70, 130, 220), "cross"), ((200, 40, 40), "box"), ((230, 160, 60), "triangle"),
+    ((120, 80, 40), "disc"), ((220, 60, 200), "ring"), ((240, 220, 40), "disc"),
+    ((40, 40, 40), "stripes"), ((60, 180, 90), "bar"))))
 
 
 def _draw(name: str, rng: np.random.Generator) -> np.ndarray:

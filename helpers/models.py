@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 import time
 from pathlib import Path
 
+import helpers
 from helpers import quiet_tensorflow
 from helpers.config import Settings
 
@@ -26,17 +26,30 @@ quiet_tensorflow()  # `python -m helpers.models` loads TensorFlow here: mute its
 import keras  # noqa: E402
 
 
-_BACKBONES = {"vgg16": keras.applications.vgg16, "mobilenet": keras.applications.mobilenet}
-#: The file names ``keras.applications`` gives each backbone's ImageNet weights without the top
-#: (keras/src/applications/vgg16.py and mobilenet.py, alpha 1.0), and where it downloads them.
-_WEIGHT_FILES = {
-    "vgg16": "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    "mobilenet": "mobilenet_1_0_{size}_tf_no_top.h5",
+#: Each backbone: its constructor, its own preprocessing, and the file name ``keras.applications``
+#: gives its ImageNet weights without the top (keras/src/applications/vgg16.py and mobilenet.py,
+#: alpha 1.0), downloaded from ``_WEIGHTS_URL``.
+_BACKBONES = {
+    "vgg16": (keras.applications.VGG16, keras.applications.vgg16.preprocess_input,
+              "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    "mobilenet": (keras.applications.MobileNet, keras.applications.mobilenet.preprocess_input,
+                  "mobilenet_1_0_{size}_tf_no_top.h5"),
 }
 _WEIGHTS_HOST = "storage.googleapis.com"
 _WEIGHTS_URL = f"https://{_WEIGHTS_HOST}/tensorflow/keras-applications/{{backbone}}/{{file}}"
-#: The image sizes MobileNet has ImageNet weights for; Keras loads the 224 px ones for any other.
-_MOBILENET_SIZES = (128, 160, 192, 224)
+
+
+def _weights_size(image_size: int) -> int:
+    """The image size of the ImageNet weights Keras loads: MobileNet has them for 128, 160, 192
+    and 224 px, and Keras loads the 224 px ones for any other size (the convolutions work at any
+    size)."""
+    return image_size if image_size in (128, 160, 192, 224) else 224
+
+
+def _known(name: str) -> tuple:
+    if name not in _BACKBONES:
+        raise ValueError(f"Unknown backbone {name!r}; choose one of {sorted(_BACKBONES)}.")
+    return _BACKBONES[name]
 
 
 @keras.saving.register_keras_serializable(package="helpers")
@@ -46,12 +59,10 @@ class BackbonePreprocess(keras.layers.Layer):
 
     def __init__(self, backbone: str, **kwargs):
         super().__init__(**kwargs)
-        if backbone not in _BACKBONES:
-            raise ValueError(f"Unknown backbone {backbone!r}; choose one of {sorted(_BACKBONES)}.")
-        self.backbone = backbone
+        self.backbone, self._preprocess = backbone, _known(backbone)[1]
 
     def call(self, inputs):
-        return _BACKBONES[self.backbone].preprocess_input(inputs)
+        return self._preprocess(inputs)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -71,9 +82,8 @@ def _keras_cache_dir() -> Path:
 
 def weight_files(image_size: int) -> dict[str, Path]:
     """Where Keras' cache keeps each backbone's ImageNet weights for this image size."""
-    size = image_size if image_size in _MOBILENET_SIZES else 224
-    return {name: _keras_cache_dir() / pattern.format(size=size)
-            for name, pattern in _WEIGHT_FILES.items()}
+    return {name: _keras_cache_dir() / pattern.format(size=_weights_size(image_size))
+            for name, (_, _, pattern) in _BACKBONES.items()}
 
 
 def weights_url(name: str, path: Path) -> str:
@@ -93,30 +103,17 @@ def missing_weights_message(missing: dict[str, Path]) -> str:
             f"to use another folder), or train from scratch with ENSEMBLE_WEIGHTS=none.")
 
 
-def _can_reach(host: str, timeout: float = 5.0) -> bool:
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def backbone(name: str, settings: Settings) -> keras.Model:
     """``keras.applications.VGG16`` or ``MobileNet`` without its top, with ImageNet weights
     when the settings ask for them. Offline and without a cached file it fails at once
     with what to download and where to put it, instead of a ``URL fetch failure``."""
-    constructors = {"vgg16": keras.applications.VGG16, "mobilenet": keras.applications.MobileNet}
-    if name not in constructors:
-        raise ValueError(f"Unknown backbone {name!r}; choose one of {sorted(constructors)}.")
-    weights = settings.keras_weights
-    if weights == "imagenet":
-        # MobileNet has ImageNet weights for 128, 160, 192 and 224 px; Keras loads the 224 px
-        # ones for any other size (the convolutions work at any size).
+    constructor = _known(name)[0]
+    if settings.keras_weights == "imagenet":
         cached = weight_files(settings.image_size)[name]
-        if not cached.exists() and not _can_reach(_WEIGHTS_HOST):
+        if not cached.exists() and not helpers.can_reach(_WEIGHTS_HOST):
             raise RuntimeError(missing_weights_message({name: cached}))
-    return constructors[name](include_top=False, weights=weights, input_shape=settings.image_shape,
-                              name=f"{name}_backbone")
+    return constructor(include_top=False, weights=settings.keras_weights,
+                       input_shape=settings.image_shape, name=f"{name}_backbone")
 
 
 def fetch_weights(image_size: int, timeout: float = 5.0) -> dict[str, Path]:
@@ -125,12 +122,11 @@ def fetch_weights(image_size: int, timeout: float = 5.0) -> dict[str, Path]:
     it fails within ``timeout`` seconds with ``missing_weights_message``."""
     files = weight_files(image_size)
     missing = {name: path for name, path in files.items() if not path.exists()}
-    if missing and not _can_reach(_WEIGHTS_HOST, timeout):
+    if missing and not helpers.can_reach(_WEIGHTS_HOST, timeout):
         raise RuntimeError(missing_weights_message(missing))
-    constructors = {"vgg16": keras.applications.VGG16, "mobilenet": keras.applications.MobileNet}
-    size = image_size if image_size in _MOBILENET_SIZES else 224
+    size = _weights_size(image_size)
     for name in missing:
-        constructors[name](include_top=False, weights="imagenet", input_shape=(size, size, 3))
+        _BACKBONES[name][0](include_top=False, weights="imagenet", input_shape=(size, size, 3))
         if not files[name].exists():
             raise RuntimeError(f"Keras downloaded the weights of {name}, but not to "
                                f"{files[name]}: set KERAS_HOME to a folder you can write to.")

@@ -20,17 +20,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from helpers import artifacts, catalogue, config
-
-
-def title(nb: dict) -> str:
-    """The notebook's H1 title (its first ``# `` line)."""
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "markdown":
-            for line in "".join(cell["source"]).splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return "(untitled)"
+from helpers import artifacts, catalogue, config, export
 
 
 def run_seconds(nb: dict) -> float | None:
@@ -168,7 +158,7 @@ def build(settings: config.Settings, out_dir: Path | None = None) -> Path:
         page = render(source, out_dir / f"{notebook.name}.html")
         numbers = "<br>".join(html.escape(line) for line in headline(settings, notebook.name))
         rows.append(f'<tr><td><a href="{page.name}">{html.escape(notebook.name)}</a></td>'
-                    f"<td>{html.escape(title(nb))}</td><td>{_minutes(run_seconds(nb))}</td>"
+                    f"<td>{html.escape(export.title(nb))}</td><td>{_minutes(run_seconds(nb))}</td>"
                     f"<td>{numbers}</td></tr>")
     heading = f"Executed notebooks of {settings.run_name}"
     index = out_dir / "index.html"

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import artifacts, config, data, generated_dataset
+import helpers
+from helpers import artifacts, catalogue, config, data, generated_dataset
 from helpers.lesson import data_prep
 from tests.builders import make_dataset, write_image
 
@@ -19,7 +20,7 @@ def _digest(folder):
 def test_generated_dataset_layout_and_determinism(tmp_path):
     first = generated_dataset.ensure_generated_dataset(tmp_path / "a" / "natural_images", seed=1, images_per_class=5)
     second = generated_dataset.ensure_generated_dataset(tmp_path / "b" / "natural_images", seed=1, images_per_class=5)
-    assert sorted(p.name for p in first.iterdir() if p.is_dir()) == sorted(data.CLASS_NAMES)
+    assert sorted(p.name for p in first.iterdir() if p.is_dir()) == sorted(catalogue.CLASS_NAMES)
     assert (first / "cat" / "cat_0001.jpg").exists()
     assert _digest(first) == _digest(second)
     assert not (tmp_path / "a" / "natural_images.partial").exists()
@@ -54,7 +55,7 @@ def test_folder_without_images_says_where_it_looked(tmp_path):
 
 
 def test_download_offline_fails_fast_with_the_manual_route(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "_kaggle_reachable", lambda timeout=5.0: False)
+    monkeypatch.setattr(helpers, "can_reach", lambda host, timeout=5.0: False)
     with pytest.raises(data.DatasetError) as error:
         data.download(tmp_path)
     assert "by hand" in str(error.value) and data.KAGGLE_URL in str(error.value)
@@ -74,7 +75,7 @@ def test_download_online_calls_kagglehub_as_the_installed_version_allows(tmp_pat
         out = tmp_path / "target" / "natural_images"
         return str(generated_dataset.ensure_generated_dataset(out, seed=1, images_per_class=6).parent)
 
-    monkeypatch.setattr(data, "_kaggle_reachable", lambda timeout=5.0: True)
+    monkeypatch.setattr(helpers, "can_reach", lambda host, timeout=5.0: True)
     monkeypatch.setattr(kagglehub, "dataset_download", fake_download)
     root = data.download(tmp_path / "target")
     assert calls == [((f"{data.KAGGLE_DATASET}/versions/{data.KAGGLE_VERSION}",),
@@ -84,7 +85,7 @@ def test_download_online_calls_kagglehub_as_the_installed_version_allows(tmp_pat
 
 def test_reachability_check_never_hangs():
     start = time.perf_counter()
-    data._kaggle_reachable(timeout=1.0)
+    helpers.can_reach("www.kaggle.com", timeout=1.0)
     assert time.perf_counter() - start < 10
 
 
@@ -144,10 +145,10 @@ def test_empty_class_folder_is_a_clear_error(tiny_dataset):
 
 
 def test_extra_folder_beside_the_eight_classes_is_ignored_and_reported(tmp_path):
-    root = make_dataset(tmp_path / "natural_images", classes=data.CLASS_NAMES, per_class=3)
+    root = make_dataset(tmp_path / "natural_images", classes=catalogue.CLASS_NAMES, per_class=3)
     make_dataset(root, classes=("extra stuff",), per_class=3)
     result = data.scan(root)
-    assert result.class_names == sorted(data.CLASS_NAMES)
+    assert result.class_names == sorted(catalogue.CLASS_NAMES)
     assert any(p.name == "extra stuff" and "not a class folder" in r for p, r in result.skipped)
 
 
@@ -266,9 +267,9 @@ def test_describe_command_on_the_generated_dataset(tmp_path, monkeypatch, capsys
     # test, 3 or 4 of every class.
     rows = [line.split() for line in out.splitlines()]
     split = {row[0]: [int(v) for v in row[1:]] for row in rows
-             if len(row) == 4 and row[0] in (*data.CLASS_NAMES, "total")}
+             if len(row) == 4 and row[0] in (*catalogue.CLASS_NAMES, "total")}
     assert split["total"] == [134, 29, 29]
-    assert all(3 <= split[name][k] <= 4 for name in data.CLASS_NAMES for k in (1, 2))
+    assert all(3 <= split[name][k] <= 4 for name in catalogue.CLASS_NAMES for k in (1, 2))
 
 
 def test_describe_command_reports_a_missing_dataset_without_traceback(tmp_path, monkeypatch, capsys):

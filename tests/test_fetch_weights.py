@@ -5,12 +5,13 @@ import time
 
 import pytest
 
+import helpers
 from helpers import models
 
 
 def test_offline_fetch_fails_fast_with_files_addresses_and_folder(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(models, "_can_reach", lambda host, timeout=5.0: False)
+    monkeypatch.setattr(helpers, "can_reach", lambda host, timeout=5.0: False)
     start = time.perf_counter()
     assert models.main(["fetch-weights", "--image-size", "128"]) == 2
     assert time.perf_counter() - start < 5
@@ -31,7 +32,7 @@ def test_cached_weights_are_not_fetched_again(monkeypatch, tmp_path):
     def no_network(host, timeout=5.0):
         raise AssertionError("the cache is complete: no connection needed")
 
-    monkeypatch.setattr(models, "_can_reach", no_network)
+    monkeypatch.setattr(helpers, "can_reach", no_network)
     files = models.weight_files(224)
     for path in files.values():
         path.parent.mkdir(parents=True, exist_ok=True)

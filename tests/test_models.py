@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import artifacts, callbacks, data, models
+import helpers
+from helpers import artifacts, callbacks, catalogue, models
 from helpers.lesson import combiners, mobilenet, vgg16
 from tests.builders import run_python, tiny_member, with_settings
 
@@ -54,7 +55,7 @@ def test_estimated_batchnorm_statistics_bring_back_the_signal_of_a_random_mobile
 
 def test_imagenet_weights_offline_fail_fast_with_instructions(smoke_settings, monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(models, "_can_reach", lambda host, timeout=5.0: False)
+    monkeypatch.setattr(helpers, "can_reach", lambda host, timeout=5.0: False)
     settings = with_settings(smoke_settings, weights="imagenet", image_size=128)
     with pytest.raises(RuntimeError) as error:
         models.backbone("mobilenet", settings)
@@ -136,7 +137,7 @@ class _FakeData:
 
     def __init__(self, root, n):
         self.split = type("S", (), {"root": root})()
-        self.class_names = list(data.CLASS_NAMES)
+        self.class_names = list(catalogue.CLASS_NAMES)
         self._n = n
 
     def labels(self, split):
