@@ -14,7 +14,7 @@ from PIL import Image
 from scipy import ndimage, stats
 
 from helpers.lesson.combiners import apply_temperature, per_image_nll
-from helpers.lesson.judging import expected_calibration_error, paired_difference, scores
+from helpers.lesson.judging import expected_calibration_error, paired_difference, scores, verdict
 
 
 # ---------- notebook 07: Write the corruptions
@@ -156,6 +156,40 @@ def pooled_comparison(labels: np.ndarray, clean: dict, corrupted: dict, model_a:
         else:  # does the gap grow under shift? the same source images, clean and corrupted
             growth, growth_ci = paired_difference(gap, clean_gap, seed=seed)
             out[level].update(gap_growth=growth, gap_growth_ci95=list(growth_ci))
+    return out
+
+
+# ---------- notebook 07: Compare them on each corruption alone
+def near_chance(labels: np.ndarray, probs: np.ndarray) -> bool:
+    """True when the accuracy of ``probs`` cannot be shown above chance: its 95% binomial
+    interval over the images reaches the share of the most common class in ``labels``, what
+    always answering that class scores."""
+    right = int((probs.argmax(1) == labels).sum())
+    chance = np.bincount(labels, minlength=probs.shape[1]).max() / len(labels)
+    return bool(stats.binomtest(right, len(labels)).proportion_ci(0.95).low <= chance)
+
+
+# ---------- notebook 07: Compare them on each corruption alone
+def comparison_by_corruption(labels: np.ndarray, clean: dict, corrupted: dict, model_a: str,
+                             model_b: str, temperatures: dict, seed: int = 0) -> dict:
+    """``model_a`` minus ``model_b`` on each corruption alone: ``pooled_comparison`` run on one
+    corruption's copies at a time, with each difference's verdict, each model's accuracy and the
+    models near chance on that copy. Layout: ``corruption -> severity -> row``."""
+    out = {}
+    for name in dict.fromkeys(c for c, _ in corrupted):
+        copies = {key: probs for key, probs in corrupted.items() if key[0] == name}
+        pooled = pooled_comparison(labels, clean, copies, model_a, model_b, temperatures, seed)
+        out[name] = {}
+        for severity in sorted(s for _, s in copies):
+            row, probs = pooled[str(severity)], copies[(name, severity)]
+            out[name][str(severity)] = {
+                **{key: row[key] for key in ("accuracy_diff", "accuracy_ci95", "nll_ts_diff",
+                                             "nll_ts_ci95")},
+                "accuracy_verdict": verdict(row["accuracy_diff"], row["accuracy_ci95"]),
+                "nll_ts_verdict": verdict(row["nll_ts_diff"], row["nll_ts_ci95"], True),
+                "near_chance": [m for m in (model_a, model_b) if near_chance(labels, probs[m])],
+                "accuracy": {m: float((probs[m].argmax(1) == labels).mean())
+                             for m in (model_a, model_b)}}
     return out
 
 
