@@ -157,3 +157,66 @@ def test_calibration_change_compares_ece_on_equal_numbers_of_images():
     assert pooled < per_copy  # what the pooled comparison would have mistaken for a change
     assert abs(change["ece_change"] - (per_copy - expected_calibration_error(labels, clean["m"]))
                ) < 1e-9
+
+
+def right_on(labels, first, k=8, p=0.9):
+    """Probabilities right (with ``p``) on the first ``first`` images, wrong on the others."""
+    return confident(labels, np.arange(len(labels)) < first, k=k, p=p)
+
+
+def test_near_chance_is_accuracy_not_shown_above_always_answering_the_commonest_class():
+    labels = np.arange(80) % 8  # eight classes, ten images each: chance is 1/8
+    assert corruptions.near_chance(labels, right_on(labels, 10))  # right 1 time in 8
+    assert corruptions.near_chance(labels, np.eye(8)[np.zeros(80, int)])  # always class 0
+    assert corruptions.near_chance(labels, right_on(labels, 0))  # below chance counts too
+    assert not corruptions.near_chance(labels, right_on(labels, 40))
+    # the same accuracy, 0.3, cannot be told from chance on 20 images, but can on 400
+    few, many = np.arange(20) % 8, np.arange(400) % 8
+    assert corruptions.near_chance(few, right_on(few, 6))
+    assert not corruptions.near_chance(many, right_on(many, 120))
+    # chance is what always answering the commonest class scores, not 1/k: here one half
+    skewed = np.where(np.arange(200) < 100, 0, np.arange(200) % 7 + 1)
+    assert corruptions.near_chance(skewed, right_on(skewed, 110))  # 0.55: not above 0.5
+    assert not corruptions.near_chance(skewed, right_on(skewed, 160))
+
+
+def test_comparison_by_corruption_can_disagree_with_the_pooled_one():
+    """Pooled over both corruptions the 'ensemble' e is better at severity 5, a large gain
+    under blur outweighing a loss under noise; on noise alone it is worse."""
+    labels = np.arange(80) % 8
+    clean = {"e": right_on(labels, 70), "m": right_on(labels, 70)}
+    corrupted = {("blur", 5): {"e": right_on(labels, 80), "m": right_on(labels, 20)},
+                 ("noise", 5): {"e": right_on(labels, 40), "m": right_on(labels, 60)}}
+    temperatures = {"e": 1.0, "m": 1.0}
+    pooled = corruptions.pooled_comparison(labels, clean, corrupted, "e", "m", temperatures)
+    assert verdict(pooled["5"]["accuracy_diff"], pooled["5"]["accuracy_ci95"]) == "better"
+    by = corruptions.comparison_by_corruption(labels, clean, corrupted, "e", "m", temperatures)
+    assert list(by) == ["blur", "noise"] and list(by["noise"]) == ["5"]
+    blur, noise = by["blur"]["5"], by["noise"]["5"]
+    assert set(noise) == {"accuracy_diff", "accuracy_ci95", "nll_ts_diff", "nll_ts_ci95",
+                          "accuracy_verdict", "nll_ts_verdict", "near_chance", "accuracy"}
+    assert blur["accuracy_verdict"] == "better" and noise["accuracy_verdict"] == "worse"
+    assert abs(noise["accuracy_diff"] + 0.25) < 1e-9 and noise["accuracy"] == {"e": 0.5, "m": 0.75}
+    assert blur["nll_ts_verdict"] == "better" and noise["nll_ts_verdict"] == "worse"
+    assert blur["near_chance"] == [] and noise["near_chance"] == []
+    # the same numbers as the pooled comparison run on that corruption's copies alone
+    alone = corruptions.pooled_comparison(labels, clean, {("noise", 5): corrupted[("noise", 5)]},
+                                          "e", "m", temperatures)
+    assert noise["accuracy_ci95"] == alone["5"]["accuracy_ci95"]
+    assert noise["nll_ts_diff"] == alone["5"]["nll_ts_diff"]
+
+
+def test_comparison_by_corruption_names_models_near_chance():
+    """Both models wrong on every image: the unsure one has the lower log-loss, a 'better'
+    verdict that says nothing about robustness, and both are reported near chance."""
+    labels = np.arange(80) % 8
+    clean = {"e": right_on(labels, 70), "m": right_on(labels, 70)}
+    corrupted = {("noise", 5): {"e": right_on(labels, 0, p=0.2), "m": right_on(labels, 0)},
+                 ("noise", 1): {"e": right_on(labels, 60), "m": right_on(labels, 10)}}
+    by = corruptions.comparison_by_corruption(labels, clean, corrupted, "e", "m",
+                                              {"e": 1.0, "m": 1.0})
+    assert list(by["noise"]) == ["1", "5"]  # in order of severity
+    worst, mild = by["noise"]["5"], by["noise"]["1"]
+    assert worst["nll_ts_verdict"] == "better" and worst["accuracy_verdict"] == "cannot tell"
+    assert worst["near_chance"] == ["e", "m"]
+    assert mild["near_chance"] == ["m"] and mild["accuracy_verdict"] == "better"
