@@ -159,10 +159,14 @@ def check_record(path: Path, settings: Settings, name: str) -> None:
 
 # --------------------------------------------------------------------------- models
 def save_model(model, path: Path, settings: Settings | None = None) -> Path:
-    """Save a Keras model atomically. With ``settings``, what it was made from is recorded
-    beside it first (``<name>.settings.json``)."""
+    """Save a Keras model atomically, without its optimizer's state: later notebooks only
+    predict with it, and Adam's two averages per weight would triple the file. With
+    ``settings``, what it was made from is recorded beside it first (``<name>.settings.json``)."""
     if settings is not None:
         write_json(record_path(path), provenance(settings))
+    if getattr(model, "optimizer", None) is not None:  # an uncompiled copy, the same weights
+        trained, model = model, type(model).from_config(model.get_config())
+        model.set_weights(trained.get_weights())
     return write_atomic(path, model.save)
 
 

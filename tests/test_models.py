@@ -229,3 +229,21 @@ def test_a_frozen_backbones_batchnorm_keeps_its_statistics_during_fit(smoke_sett
         head.fit(shifted, np.zeros(16, "int32"), epochs=1, verbose=0)
         moved = not np.allclose(before, np.array(batchnorm.moving_mean))
         assert moved is not freeze
+
+
+def test_a_saved_model_keeps_its_weights_but_not_its_optimizer(smoke_settings, tmp_path):
+    """Later notebooks only predict: the file holds no optimizer state (Adam's would double it)
+    and predicts as the trained model does."""
+    import zipfile
+
+    model = tiny_member(smoke_settings, "custom_cnn")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    images = np.random.default_rng(0).uniform(0, 255, (8, *smoke_settings.image_shape))
+    model.fit(images, np.zeros(8, "int32"), epochs=1, verbose=0)  # builds Adam's state
+    path = artifacts.save_model(model, tmp_path / "custom_cnn.keras", smoke_settings)
+    with zipfile.ZipFile(path) as saved:
+        weights = saved.read("model.weights.h5")
+    assert b"optimizer" not in weights
+    reloaded = artifacts.load_checked(path, smoke_settings, "custom_cnn")
+    np.testing.assert_allclose(reloaded.predict_on_batch(images), model.predict_on_batch(images),
+                               atol=1e-6)
