@@ -29,13 +29,12 @@ def test_the_main_path_ends_on_what_to_take_away(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_no_notebook_reads_benchmark_results_or_calls_a_sentence_generator(path):
+def test_no_notebook_reads_benchmark_results(path):
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     assert "benchmarks" not in code
-    used = set(re.findall(r"reports\.(\w+)", code))
-    assert used <= {"leaderboard_markdown", "corruption_table", "summary_markdown",
-                    "write_results", "write_summary", "signed"}, used
+
+
 def test_the_notebooks_are_the_runners_list():
     assert tuple(p.stem for p in NOTEBOOKS) == catalogue.NOTEBOOKS
     assert tuple(p.stem for p in SOLUTIONS) == catalogue.SOLUTION_NOTEBOOKS

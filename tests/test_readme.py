@@ -1,10 +1,10 @@
-"""The README says what is true: its commands are CI's, the modules it tells you to run exist,
-and its notebook table is the catalogue's."""
+"""The README says what is true: the modules it tells you to run exist, its notebook table is the
+catalogue's, and its preset table is ``config.PRESETS``."""
 
 import importlib.util
 import re
 
-from helpers import catalogue
+from helpers import catalogue, config
 from helpers.config import project_root
 
 
@@ -30,11 +30,19 @@ def test_every_file_the_readme_names_exists():
     assert not missing, f"the README names files that do not exist: {missing}"
 
 
-def test_ci_runs_the_readmes_commands_in_a_fresh_environment():
-    """CI must see what a newcomer sees: the README's commands, in a new virtual environment."""
-    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-    assert any(line.startswith("python3 -m venv ") for line in ci)
-    for command in ("pip install -r requirements.txt", "pytest"):
-        assert command in ci, f".ci/run does not run `{command}`"
-        assert re.search(rf"^{re.escape(command)}(\s|$)", README, re.M), (
-            f"the README does not show `{command}`")
+def test_the_preset_table_is_config_presets():
+    """Each preset's row: data, image size, ImageNet weights, training images per class, stored
+    views and epochs, as ``config.PRESETS`` sets them."""
+    rows = {m[1]: [cell.strip() for cell in m[2].split("|")]
+            for m in re.finditer(r"^\| `(\w+)` \|(.*)\|$", README, re.M)
+            if m[1] in config.PRESETS}
+    assert set(rows) == set(config.PRESETS), "the README's preset table lists every preset once"
+    for name, (source, size, weights, per_class, _, views, epochs) in rows.items():
+        row = config.PRESETS[name]
+        assert (source == "generated") == row["generated_data"], name
+        assert size == str(row["image_size"]), name
+        assert weights.startswith("yes") == (row["weights"] == "imagenet"), name
+        assert per_class.startswith("all" if row["max_per_class"] is None
+                                    else str(row["max_per_class"])), name
+        assert views == str(row["views"]), name
+        assert epochs.split(",")[0] == str(row["epochs"]), name
