@@ -180,14 +180,24 @@ class Settings:
         return "\n".join(lines + [f"Note: {note}" for note in self.notes()])
 
     def notes(self) -> list[str]:
-        """What a reader must know before trusting the numbers of a run with these settings."""
+        """What a reader must know before trusting the numbers of a run with these settings,
+        and which of the notebooks' marked passages describe this run."""
         if self.uses_generated_data:
-            return ["a generated dataset and members trained for a few epochs: the numbers "
-                    "test the code, not the method. Use the cpu or gpu preset for findings."]
-        return {"none": ["no ImageNet weights: the members are weaker than the series is "
-                         "designed for."],
-                "random": ["random weights frozen where ImageNet weights would be: the members "
-                           "learn little; this times the code."]}.get(self.weights, [])
+            notes = ["a generated dataset and members trained for a few epochs: the numbers "
+                     "test the code, not the method. Use the cpu or gpu preset for findings."]
+        else:
+            notes = {"none": ["no ImageNet weights: the members are weaker than the series is "
+                              "designed for."],
+                     "random": ["random weights frozen where ImageNet weights would be: the "
+                                "members learn little; this times the code."]}.get(self.weights, [])
+        if self.weights != "imagenet":
+            notes.append("passages marked **With ImageNet weights:** describe the other path; "
+                         "those marked **Without ImageNet weights:** describe this run.")
+        elif self.image_size < 96:
+            notes.append(f"images of {self.image_size} px: passages marked **With ImageNet "
+                         f"weights:** assume photos of 96 px or more, as ImageNet's features "
+                         f"were learned at 224 px.")
+        return notes
 
 
 def _read(name: str, raw: str):

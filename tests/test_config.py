@@ -110,3 +110,19 @@ def test_random_weights_are_frozen_like_imagenet_ones_for_timing():
     s = config.load({**BASE, "ENSEMBLE_PRESET": "cpu", "ENSEMBLE_WEIGHTS": "random"})
     assert s.keras_weights is None and is_bottom_frozen(s)
     assert not is_bottom_frozen(config.load({**BASE, "ENSEMBLE_WEIGHTS": "none"}))
+
+
+@pytest.mark.parametrize("extra, marked", [
+    ({"ENSEMBLE_PRESET": "cpu"}, None),
+    ({"ENSEMBLE_PRESET": "cpu", "ENSEMBLE_WEIGHTS": "none"}, "describe this run"),
+    ({"ENSEMBLE_PRESET": "smoke"}, "describe this run"),
+    ({"ENSEMBLE_PRESET": "cpu", "ENSEMBLE_IMAGE_SIZE": "64"}, "assume photos of 96 px"),
+])
+def test_the_banner_names_the_passages_of_the_other_path(extra, marked):
+    """Without ImageNet weights, or on small images, the settings cell says which marked
+    passages describe another run than this one."""
+    shown = str(config.load({**BASE, **extra}))
+    if marked is None:
+        assert "**With ImageNet weights:**" not in shown
+    else:
+        assert "Note: " in shown and "**With ImageNet weights:**" in shown and marked in shown
