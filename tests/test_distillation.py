@@ -1,9 +1,11 @@
-"""Notebook 08's lesson code (``helpers.lesson.distillation``): the distillation loss."""
+"""Notebook 08's lesson code (``helpers.lesson.distillation``): the distillation loss and
+the choice of the control the student meets."""
 
 import keras
 import numpy as np
 import pytest
 
+from helpers import catalogue
 from helpers.lesson import distillation
 from tests.builders import random_probs
 
@@ -107,9 +109,11 @@ def test_a_student_compiled_with_the_loss_saves_and_loads_in_safe_mode(tmp_path)
     assert loaded.loss.alpha == 0.4 and loaded.loss.temperature == 3.0
 
 
-def test_the_student_reloads_in_a_fresh_process_with_the_same_predictions(tmp_path, smoke_settings):
-    """A fresh program loads a saved student through ``artifacts`` once it has imported the
-    lesson module that registers the loss; before, the error says what to import."""
+def test_the_saved_student_reloads_in_a_fresh_process_with_the_same_predictions(
+        tmp_path, smoke_settings):
+    """``artifacts.save_model`` keeps the student without its training state (loss, optimizer),
+    so a fresh program loads it in safe mode without importing the lesson module, as notebook
+    09 does, and predicts the same."""
     from helpers import artifacts
     from tests.builders import run_python
 
@@ -119,21 +123,37 @@ def test_the_student_reloads_in_a_fresh_process_with_the_same_predictions(tmp_pa
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "expected.npy", model.predict_on_batch(x))
     result = run_python(f"""
+import sys
 import numpy as np
 from helpers import artifacts, config
-settings = config.load()
-try:
-    artifacts.load_model(settings, "student")
-except ValueError as error:
-    print("before the import:", error)
-from helpers.lesson import distillation  # noqa: F401  (registers DistillationLoss)
-model = artifacts.load_model(settings, "student")
+model = artifacts.load_model(config.load(), "student")
 np.testing.assert_allclose(model.predict_on_batch(np.load({str(tmp_path / 'x.npy')!r})),
                            np.load({str(tmp_path / 'expected.npy')!r}), atol=1e-6)
-print("same", type(model.loss).__name__)
+print("same", "helpers.lesson.distillation" in sys.modules)
 """, env={"ENSEMBLE_PRESET": "smoke",
           "ENSEMBLE_ARTIFACTS_DIR": str(smoke_settings.artifacts_root)})
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "same DistillationLoss" in result.stdout
-    assert ("before the import:" in result.stdout and "'DistillationLoss'" in result.stdout
-            and "Import the lesson module" in result.stdout)
+    assert "same False" in result.stdout
+
+
+def test_the_control_is_the_teachers_combiner_on_the_member_when_there_is_one():
+    for teacher in catalogue.CONTROLLED:
+        assert distillation.same_latency_control(teacher, "mobilenet", {}) == (
+            catalogue.control_name(teacher, "mobilenet"))
+
+
+def test_otherwise_the_members_control_with_the_lowest_validation_log_loss():
+    """The lowest calibrated log-loss among the student's member's controls wins, whatever the
+    raw log-loss or the other members' controls say."""
+    scores = {catalogue.control_name(combiner, member): {"nll_ts": 1.0, "nll": 0.1}
+              for combiner in catalogue.CONTROLLED for member in catalogue.MEMBER_NAMES}
+    best = catalogue.control_name(catalogue.CONTROLLED[-1], "mobilenet")
+    scores[best] = {"nll_ts": 0.5, "nll": 2.0}
+    scores[catalogue.control_name(catalogue.CONTROLLED[0], "vgg16")] = {"nll_ts": 0.1, "nll": 0.1}
+    assert "average" not in catalogue.CONTROLLED
+    assert distillation.same_latency_control("average", "mobilenet", scores) == best
+
+
+def test_a_missing_control_score_is_a_clear_error():
+    with pytest.raises(ValueError, match="rerun notebook 05"):
+        distillation.same_latency_control("average", "mobilenet", {})

@@ -10,6 +10,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from helpers import catalogue
+
 
 # ---------- notebook 08: Write the distillation loss
 SMALLEST = 1e-30  # probabilities below this are raised to it before the logarithm
@@ -69,3 +71,17 @@ def mean_top_probability(probs: np.ndarray, temperature: float = 1.0) -> float:
     """The mean probability of the most probable class after softening at ``temperature``:
     near 1, the targets say little more than the labels do."""
     return float(np.mean(np.exp(np.asarray(softened_log_probs(probs, temperature))).max(axis=1)))
+
+
+# ---------- notebook 08: Choose the control the student must beat
+def same_latency_control(teacher: str, member: str, validation_scores: dict[str, dict]) -> str:
+    """The one-member control the student meets: ``teacher``'s combiner fitted on ``member``
+    alone when notebook 05 made that control, else ``member``'s control with the lowest
+    calibrated validation log-loss (``validation_scores``: name -> scores with ``nll_ts``)."""
+    if teacher in catalogue.CONTROLLED:
+        return catalogue.control_name(teacher, member)
+    candidates = [catalogue.control_name(combiner, member) for combiner in catalogue.CONTROLLED]
+    missing = [name for name in candidates if name not in validation_scores]
+    if missing:
+        raise ValueError(f"No validation scores for {', '.join(missing)}: rerun notebook 05.")
+    return min(candidates, key=lambda name: validation_scores[name]["nll_ts"])
