@@ -34,6 +34,9 @@ PRESET_NAMES = ("smoke", "cpu", "gpu")
 #: - ``combiner_epochs``: the most epochs a combiner trains for in notebook 05 (early stopping
 #:   usually ends sooner); in ``smoke`` few, which only checks the plumbing;
 #: - ``folds``: the most folds of notebook 05's cross-fitting (fewer when a class is smaller);
+#: - ``subset_per_class``: on real photos, keep at most this many images per class of the whole
+#:   split, training, validation and test alike in the split's proportions (a seeded choice):
+#:   ``smoke`` then runs on real photos in about the time it takes on the generated ones;
 #: - ``family_members`` and ``dropout_samples``: M, the copies of a deep ensemble and the snapshots
 #:   of a snapshot ensemble, and S, the samples of MC dropout (notebook 09); the smallest in
 #:   ``smoke``.
@@ -45,7 +48,7 @@ PRESETS: dict[str, dict] = {
               "shift_images": None,
               "corruptions": ("gaussian_noise", "gaussian_blur"), "latency_calls": 2,
               "views": 2, "combiner_epochs": 20, "family_members": 2, "dropout_samples": 2,
-              "folds": 2},
+              "folds": 2, "subset_per_class": 24},
     # The split is the whole dataset's; only training is capped (100 images per class). Frozen
     # parts run once per stored view (2 views: more leave no margin for a slower machine).
     # Sized by end-to-end runs on a generated dataset of the real size
@@ -56,11 +59,12 @@ PRESETS: dict[str, dict] = {
             "shift_images": 256,
             "corruptions": ("gaussian_noise", "gaussian_blur", "contrast"),
             "latency_calls": 3, "views": 2, "combiner_epochs": 100, "family_members": 3,
-            "dropout_samples": 16, "folds": 5},
+            "dropout_samples": 16, "folds": 5, "subset_per_class": None},
     "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,
             "max_per_class": None, "generated_data": False, "needs_gpu": True,
             "shift_images": None, "corruptions": None, "latency_calls": 5, "views": 4,
-            "combiner_epochs": 100, "family_members": 3, "dropout_samples": 16, "folds": 5},
+            "combiner_epochs": 100, "family_members": 3, "dropout_samples": 16, "folds": 5,
+            "subset_per_class": None},
 }
 
 #: The environment variables, one per setting.
@@ -119,6 +123,7 @@ class Settings:
     family_members: int  # M: deep-ensemble copies and snapshots
     dropout_samples: int  # S: MC-dropout samples
     folds: int  # the most folds of the cross-fitting
+    subset_per_class: int | None  # on real photos: at most this many images per class in all
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     overrides: tuple[str, ...] = field(default=(), compare=False)
@@ -186,7 +191,10 @@ class Settings:
             notes = ["a generated dataset and members trained for a few epochs: the numbers "
                      "test the code, not the method. Use the cpu or gpu preset for findings."]
         else:
-            notes = {"none": ["no ImageNet weights: the members are weaker than the series is "
+            notes = [f"a seeded stratified subset of the photos, at most "
+                     f"{self.subset_per_class} per class: the numbers test the code, not the "
+                     f"method."] if self.subset_per_class else []
+            notes += {"none": ["no ImageNet weights: the members are weaker than the series is "
                               "designed for."],
                      "random": ["random weights frozen where ImageNet weights would be: the "
                                 "members learn little; this times the code."]}.get(self.weights, [])

@@ -264,9 +264,28 @@ def _manifest_rows(scan_result: Scan, settings: Settings, split_with) -> list[di
         if settings.max_per_class and len(train) > settings.max_per_class:
             kept = rng.choice(train, settings.max_per_class, replace=False)
             splits[np.setdiff1d(train, kept)] = UNUSED
+    kept = np.ones(len(files), dtype=bool)
+    if settings.subset_per_class and not settings.uses_generated_data:
+        kept = _subset(labels, splits, settings, rng)
     return [{"path": path.relative_to(scan_result.root).as_posix(), "label": name,
              "split": str(split), "bytes": path.stat().st_size}
-            for (name, path), split in zip(files, splits)]
+            for (name, path), split, keep in zip(files, splits, kept) if keep]
+
+
+def _subset(labels: np.ndarray, splits: np.ndarray, settings: Settings, rng) -> np.ndarray:
+    """Which images a run on a subset keeps: of every class, at most ``subset_per_class`` in all,
+    drawn from each part of the whole split in the split's proportions (at least two of each
+    part, as cross-fitting needs), a seeded choice."""
+    n = settings.subset_per_class
+    caps = {"val": max(2, round(n * settings.val_fraction)),
+            "test": max(2, round(n * settings.test_fraction))}
+    caps["train"] = max(2, n - caps["val"] - caps["test"])
+    kept = np.zeros(len(labels), dtype=bool)
+    for name in np.unique(labels):
+        for part, cap in caps.items():
+            index = np.flatnonzero((labels == name) & (splits == part))
+            kept[rng.choice(index, min(cap, len(index)), replace=False)] = True
+    return kept
 
 
 def changed_files(root: Path, rows: list[dict]) -> list[str]:

@@ -296,3 +296,28 @@ def test_target_rows_stay_with_their_files_when_the_training_pipeline_shuffles(t
             assert round(image[0, 0, 0] / 20) == row.argmax()
             seen.append(int(row.argmax()))
     assert sorted(seen) == list(range(12)) and seen != list(range(12))  # all there, and shuffled
+
+
+def test_smoke_on_real_photos_is_a_small_stratified_seeded_subset(tmp_path):
+    """``ENSEMBLE_PRESET=smoke`` with a real-layout folder: at most a few dozen images per class
+    in each part, every class in every part, drawn from the whole split the same way twice."""
+    photos = generated_dataset.ensure_generated_dataset(tmp_path / "photos" / "natural_images",
+                                                        images_per_class=60)
+    sizes = []
+    for run in ("a", "b"):
+        settings = config.load({"ENSEMBLE_PRESET": "smoke", "ENSEMBLE_DATA_DIR": str(photos),
+                                "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path / run)})
+        split = data.load_split(settings, split_with=data_prep.stratified_split)
+        sizes.append(split.sizes())
+        assert set(split.sizes()) == {"train", "val", "test"}
+        for part, counts in split.sizes().items():
+            assert all(2 <= count <= settings.subset_per_class for count in counts.values()), part
+        assert sum(map(sum, (c.values() for c in split.sizes().values()))) <= 8 * 24
+        whole = config.load({"ENSEMBLE_PRESET": "cpu", "ENSEMBLE_MAX_PER_CLASS": "none",
+                             "ENSEMBLE_DATA_DIR": str(photos),
+                             "ENSEMBLE_ARTIFACTS_DIR": str(tmp_path / f"whole_{run}")})
+        full = data.load_split(whole, split_with=data_prep.stratified_split)
+        parts = {row["path"]: row["split"] for row in full.rows}
+        assert all(parts[row["path"]] == row["split"] for row in split.rows)  # of the whole split
+    assert sizes[0] == sizes[1]
+    assert "a seeded stratified subset" in str(settings)
