@@ -5,7 +5,7 @@ the cell that computes their numbers.
 
 from __future__ import annotations
 
-from helpers import artifacts, catalogue
+from helpers import artifacts, catalogue, evaluation
 from helpers.config import Settings
 
 
@@ -72,22 +72,88 @@ def signed(difference: float) -> str:
         f"{difference:+.1e}")
 
 
+SAYS = {"better": "pays", "worse": "costs", "cannot tell": "cannot tell",
+        "varies with the seed": "varies with the seed"}
+
+
+def span(values) -> str:
+    """One difference, or the range of several (one per seed), each with its sign."""
+    low, high = min(values), max(values)
+    return signed(low) if low == high else f"{signed(low)} to {signed(high)}"
+
+
+def cell_text(cell: dict, ratio: bool = False) -> str:
+    """A summary cell as its verdict and its difference (its range over seeds when it has
+    one), or its ratio for the cost rows."""
+    value = f"{cell['diff']:.2f}x" if ratio else span(cell.get("range") or [cell["diff"]])
+    return f"{cell['verdict']} ({value})"
+
+
+def references(names: list[str]) -> str:
+    """The own single models of a summary column: one name, or 'each of the N copies'."""
+    if len(names) > 1 and all(name.startswith("copy ") for name in names):
+        return f"each of the {len(names)} copies"
+    return ", ".join(names)
+
+
+def summary_cells(results: list[dict], cost: dict, reference_cost: dict, across_seeds,
+                  quality: dict, shifted: dict) -> dict:
+    """The summary cells of one family against its references: for each ``quality`` title
+    (``{title: (key, lower_is_better)}``) and each ``shifted`` one (``{title: (severity, key,
+    lower_is_better)}``) the verdict of ``across_seeds`` over ``results`` (one comparison per
+    reference), the mean difference, its range and every interval; then the cost ratios
+    (latency: a verdict only outside the timings' spread; parameters and training seconds, one
+    measurement each: within 10% of 1, cannot tell)."""
+    def judged(rows: list[dict], key: str, lower: bool) -> dict:
+        said = across_seeds(rows, key, lower)
+        return {"verdict": SAYS[said["verdict"]],
+                "diff": sum(said["diffs"]) / len(said["diffs"]), "range": said["range"],
+                "ci95": [row[f"{key}_ci95"] for row in rows]}
+
+    cells = {title: judged(results, key, lower) for title, (key, lower) in quality.items()}
+    for title, (level, key, lower) in shifted.items():
+        cells[title] = judged([row["shift"][level] for row in results], key, lower)
+    ratio, spread = evaluation.latency_ratio(cost, reference_cost)
+    cells["latency x"] = {"verdict": evaluation.cost_verdict(spread), "diff": ratio,
+                          "ci95": list(spread)}
+    for title, key in (("parameters x", "params"), ("training cost x", "train_seconds")):
+        ratio = cost[key] / reference_cost[key]
+        cells[title] = {"verdict": "costs" if ratio > 1.1 else "pays" if ratio < 1 / 1.1
+                        else "cannot tell", "diff": ratio, "ci95": [ratio, ratio]}
+    return cells
+
+
+def family_name(column: str) -> str:
+    """A summary column's family: a column may repeat a family against another reference, as
+    ``"distilled student [control]"``."""
+    return column.split(" [")[0]
+
+
+def answer_table(summary: dict, titles: dict[str, str]) -> str:
+    """The answer table: a row per family against its own single models, a column per summary
+    row in ``titles`` (``{summary row: column title}``)."""
+    lines = ["| family | against | " + " | ".join(titles.values()) + " |",
+             "|---|---|" + "---|" * len(titles)]
+    for column in summary["columns"]:
+        cells = summary["cells_vs_own"][column]
+        lines.append(f"| {family_name(column)} | {summary['own_single'][column]} | " + " | ".join(
+            cell_text(cells[row], row.endswith(" x")) for row in titles) + " |")
+    return "\n".join(lines)
+
+
 def summary_markdown(summary: dict, key: str = "cells") -> str:
     """One of the summary's tables (``cells``: against the best single model; ``cells_vs_own``:
-    each column against its own single model): a row per question, a column per ensemble."""
+    each column against its own single models): a row per question, a column per family."""
     columns = summary["columns"]
-    own = ", ".join(f"{c}: {summary['own_single'][c]}" for c in columns)
-    against = (f"own single model ({own})" if key == "cells_vs_own"
+    own = "; ".join(f"{c}: {summary['own_single'][c]}" for c in columns)
+    against = (f"own single models ({own})" if key == "cells_vs_own"
                else f"best single model ({summary['best_member']})")
     lines = [f"Against the {against}.", "", "| | " + " | ".join(columns) + " |",
              "|---|" + "---|" * len(columns)]
     for row in summary["rows"]:
-        cells = []
-        for column in columns:
-            cell = summary[key][column][row]
-            value = f"{cell['diff']:.1f}x" if row.endswith(" x") else signed(cell["diff"])
-            cells.append(f"{cell['verdict']} ({value})")
-        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+        lines.append(f"| {row} | " + " | ".join(
+            cell_text(summary[key][column][row], row.endswith(" x")) for column in columns)
+            + " |")
     return "\n".join(lines)
 
 

@@ -105,6 +105,39 @@ def test_the_summary_table_shows_every_verdict_and_ratio():
                          for c in ("deep", "tta")}}
     table = reports.summary_markdown(summary)
     assert "| calibrated log-loss | pays (-0.050) | pays (-0.050) |" in table
-    assert "| latency x | costs (3.0x) | costs (3.0x) |" in table
+    assert "| latency x | costs (3.04x) | costs (3.04x) |" in table
     summary["cells_vs_own"] = summary["cells"]
-    assert "deep: copy 1, tta: m" in reports.summary_markdown(summary, "cells_vs_own")
+    assert "deep: copy 1; tta: m" in reports.summary_markdown(summary, "cells_vs_own")
+
+
+def test_summary_cells_judge_every_seed_and_show_the_range():
+    from helpers.lesson.families import across_seeds
+
+    def row(diff):
+        return {"nll_ts_diff": diff, "nll_ts_ci95": [diff - 0.01, diff + 0.01],
+                "shift": {"5": {"accuracy_diff": 0.0, "accuracy_ci95": [-0.1, 0.1]}}}
+
+    cost = {"latency_ms_batch32": 3.0, "latency_ms_batch32_range": [2.9, 3.1], "params": 30,
+            "train_seconds": 30.0}
+    one = {"latency_ms_batch32": 1.0, "latency_ms_batch32_range": [0.9, 1.1], "params": 10,
+           "train_seconds": 10.0}
+    quality, shifted = {"calibrated log-loss": ("nll_ts", True)}, {
+        "accuracy, severity 5": ("5", "accuracy", False)}
+    paying = reports.summary_cells([row(-0.05), row(-0.02)], cost, one, across_seeds, quality,
+                                   shifted)
+    mixed = reports.summary_cells([row(-0.05), row(0.03)], cost, one, across_seeds, quality,
+                                  shifted)
+    assert paying["calibrated log-loss"]["verdict"] == "pays"
+    assert mixed["calibrated log-loss"]["verdict"] == "varies with the seed"
+    assert reports.cell_text(mixed["calibrated log-loss"]) == (
+        "varies with the seed (-0.050 to +0.030)")
+    assert paying["accuracy, severity 5"]["verdict"] == "cannot tell"
+    assert paying["latency x"]["verdict"] == "costs" and paying["parameters x"]["diff"] == 3.0
+    summary = {"columns": ["deep", "student [control]"],
+               "own_single": {"deep": reports.references(["copy 1", "copy 2"]),
+                              "student [control]": "c[m]"},
+               "cells_vs_own": {"deep": paying, "student [control]": mixed}}
+    table = reports.answer_table(summary, {"calibrated log-loss": "calibrated log-loss",
+                                           "latency x": "latency"}).splitlines()
+    assert table[2] == "| deep | each of the 2 copies | pays (-0.050 to -0.020) | costs (3.00x) |"
+    assert table[3].startswith("| student | c[m] | varies with the seed")

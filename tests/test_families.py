@@ -43,8 +43,72 @@ def test_mc_dropout_keeps_batchnorm_in_inference_mode_and_samples_differ():
     alone = np.mean(families.mc_probabilities(dropout_on, np.repeat(x[:1], 400, 0), 1)[0], 0)
     crowd = np.mean([families.mc_probabilities(dropout_on, x, 1)[0][0] for _ in range(40)], 0)
     np.testing.assert_allclose(alone, crowd, atol=0.08)
-    assert {type(layer).__name__ for layer in dropout_on.layers} >= {"AlwaysDropout"}
+    fixed, sampled = families.split_at_dropout(model)
+    assert "BatchNormalization" in {type(layer).__name__ for layer in fixed.layers}
+    assert {type(layer).__name__ for layer in sampled.layers} >= {"AlwaysDropout"}
     assert model.predict(x, verbose=0).shape == first.shape
+
+
+def chain_with_dropout(rate: float) -> keras.Model:
+    inputs = keras.Input((6,))
+    x = keras.layers.Dense(16, activation="relu")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Dropout(rate)(x)
+    x = keras.layers.Dense(8, activation="relu")(x)
+    x = keras.layers.Dropout(rate)(x)
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+
+
+def test_the_part_before_the_first_dropout_runs_once_and_the_split_computes_the_model():
+    x = np.random.default_rng(1).normal(size=(20, 6)).astype("float32")
+    model = chain_with_dropout(0.0)  # no mask: every way of running it must agree
+    fixed, sampled = families.split_at_dropout(model)
+    assert [type(layer).__name__ for layer in fixed.layers[1:]] == ["Dense",
+                                                                   "BatchNormalization"]
+    direct = model.predict(x, verbose=0)
+    once = fixed.predict(x, verbose=0)
+    np.testing.assert_allclose(sampled.predict(once, verbose=0), direct, atol=1e-6)
+    np.testing.assert_allclose(families.mc_dropout_model(model, 3).predict(x, verbose=0), direct,
+                               atol=1e-6)
+    np.testing.assert_allclose(families.with_dropout_on(model).predict(x, verbose=0), direct,
+                               atol=1e-6)
+
+
+def test_the_deployable_mc_dropout_model_draws_other_masks_for_each_sample():
+    x = np.random.default_rng(2).normal(size=(64, 6)).astype("float32")
+    model = chain_with_dropout(0.5)
+    fixed, sampled = families.split_at_dropout(model)
+    one = families.mc_dropout_model(model, 1).predict(x, verbose=0)
+    many = families.mc_dropout_model(model, 32).predict(x, verbose=0)
+    sampled_mean = np.mean(families.mc_probabilities(sampled, fixed.predict(x, verbose=0), 32),
+                           axis=0)
+    # averaging more samples moves the answer towards the mean over masks
+    assert np.abs(many - sampled_mean).mean() < np.abs(one - sampled_mean).mean()
+
+
+def test_a_model_without_dropout_is_refused_by_name():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs), name="plain")
+    with pytest.raises(ValueError, match="'plain' has no Dropout"):
+        families.split_at_dropout(model)
+
+
+def comparison(diff: float, half_width: float) -> dict:
+    return {"accuracy_diff": diff, "accuracy_ci95": [diff - half_width, diff + half_width]}
+
+
+def test_a_recipe_pays_only_against_every_seed_whatever_their_order():
+    paying = [comparison(0.05, 0.02), comparison(0.08, 0.03), comparison(0.03, 0.02)]
+    mixed = [comparison(0.05, 0.02), comparison(0.01, 0.03), comparison(-0.06, 0.02)]
+    unclear = [comparison(0.01, 0.03), comparison(-0.01, 0.03)]
+    assert families.across_seeds(paying, "accuracy")["verdict"] == "better"
+    assert families.across_seeds(unclear, "accuracy")["verdict"] == "cannot tell"
+    for order in ([0, 1, 2], [2, 0, 1], [1, 2, 0]):  # renumbering the copies changes nothing
+        judged = families.across_seeds([mixed[i] for i in order], "accuracy")
+        assert judged["verdict"] == "varies with the seed"
+        assert judged["range"] == pytest.approx([-0.06, 0.05])
+    losing = [comparison(0.05, 0.02), comparison(0.04, 0.01)]
+    assert families.across_seeds(losing, "accuracy", lower_is_better=True)["verdict"] == "worse"
 
 
 def test_tta_views_keep_the_shape_and_the_image():

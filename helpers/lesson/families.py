@@ -16,6 +16,7 @@ from keras import layers, ops
 
 from helpers import callbacks, config, data
 from helpers.lesson.custom_cnn import custom_cnn
+from helpers.lesson.judging import verdict
 from helpers.lesson.mobilenet import mobilenet_parts
 
 
@@ -82,22 +83,50 @@ class AlwaysDropout(layers.Dropout):
         return super().call(inputs, training=True)
 
 
-def with_dropout_on(model: keras.Model) -> keras.Model:
-    """The same layers and weights, a chain as the series' models are, with every ``Dropout``
-    always active and every other layer (BatchNormalization included) in inference mode."""
+def split_at_dropout(model: keras.Model) -> tuple[keras.Model, keras.Model]:
+    """``model`` (a chain, as the series' models are) cut before its first ``Dropout``: the
+    layers before it, which do not depend on the random masks, and the rest with every
+    ``Dropout`` always active. Every other layer (BatchNormalization included) runs in inference
+    mode."""
+    chain = model.layers[1:]
+    first = next((i for i, layer in enumerate(chain) if isinstance(layer, layers.Dropout)), None)
+    if first is None:
+        raise ValueError(f"Model {model.name!r} has no Dropout layer: MC dropout samples its "
+                         f"Dropout masks, so build it from a model with one.")
     inputs = keras.Input(shape=model.input_shape[1:])
     x = inputs
-    for layer in model.layers[1:]:
-        if isinstance(layer, layers.Dropout):
-            x = AlwaysDropout(layer.rate)(x)
-        else:
-            x = layer(x, training=False)
-    return keras.Model(inputs, x, name=f"{model.name}_dropout_on")
+    for layer in chain[:first]:
+        x = layer(x, training=False)
+    fixed = keras.Model(inputs, x, name=f"{model.name}_fixed")
+    start = keras.Input(shape=tuple(x.shape[1:]))
+    x = start
+    for layer in chain[first:]:
+        x = (AlwaysDropout(layer.rate)(x) if isinstance(layer, layers.Dropout)
+             else layer(x, training=False))
+    return fixed, keras.Model(start, x, name=f"{model.name}_sampled")
+
+
+def with_dropout_on(model: keras.Model) -> keras.Model:
+    """The same layers and weights with every ``Dropout`` always active: one sample per call."""
+    fixed, sampled = split_at_dropout(model)
+    inputs = keras.Input(shape=model.input_shape[1:])
+    return keras.Model(inputs, sampled(fixed(inputs)), name=f"{model.name}_dropout_on")
 
 
 def mc_probabilities(dropout_on: keras.Model, inputs: np.ndarray, samples: int) -> list:
-    """``samples`` predictions of a model with dropout on, each with its own random masks."""
+    """``samples`` predictions of a model with dropout on (or of the sampled part, given the
+    fixed part's outputs), each with its own random masks."""
     return [np.asarray(dropout_on.predict(inputs, verbose=0)) for _ in range(samples)]
+
+
+def mc_dropout_model(model: keras.Model, samples: int) -> keras.Model:
+    """One model for deployment: the part before the first ``Dropout`` once, the rest
+    ``samples`` times (each call draws its own masks), the answers averaged."""
+    fixed, sampled = split_at_dropout(model)
+    inputs = keras.Input(shape=model.input_shape[1:])
+    x = fixed(inputs)
+    return keras.Model(inputs, layers.Average()([sampled(x) for _ in range(samples)]),
+                       name=f"{model.name}_mc_dropout")
 
 
 # ---------- notebook 09: Average over fixed views: test-time augmentation
@@ -121,6 +150,18 @@ def tta_model(member: keras.Model, image_size: int) -> keras.Model:
     images = keras.Input(shape=member.input_shape[1:])
     outputs = [member(view(images), training=False) for view in tta_views(image_size)]
     return keras.Model(images, layers.Average()(outputs), name=f"{member.name}_tta")
+
+
+# ---------- notebook 09: Judge each family against every model of its own recipe
+def across_seeds(results: list, key: str, lower_is_better: bool = False) -> dict:
+    """One verdict from a family's comparisons with each of its own single models (one result
+    of notebook 06's ``compare`` each): 'better' or 'worse' only when every comparison says so,
+    'cannot tell' when every one does, else 'varies with the seed'. Also each difference and
+    their range."""
+    said = [verdict(r[f"{key}_diff"], r[f"{key}_ci95"], lower_is_better) for r in results]
+    diffs = [float(r[f"{key}_diff"]) for r in results]
+    return {"verdict": said[0] if len(set(said)) == 1 else "varies with the seed",
+            "verdicts": said, "diffs": diffs, "range": [min(diffs), max(diffs)]}
 
 
 # ---------- notebook 09: See why averaging works: the ambiguity decomposition
