@@ -288,7 +288,8 @@ def main() -> None:
             start = time.perf_counter()
             with log.open("w") as out:
                 done = subprocess.run([sys.executable, "-m", "helpers.run", "--preset",
-                                       args.preset], env=env, stdout=out, stderr=subprocess.STDOUT)
+                                       args.preset], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                      cwd=config.project_root())  # the helpers imported here
             runs[str(seed)] = {"seconds": time.perf_counter() - start,
                                "run_dir": str(settings.run_dir)}
             if done.returncode:
