@@ -12,8 +12,10 @@ Repository``). In Colab it clones the repository, moves into it and calls ``setu
 - sets ``ENSEMBLE_PRESET`` (``cpu`` unless a GPU runtime and ``gpu`` are asked for);
 - says how to get the data and how to unpack a members bundle on Drive.
 
-Anywhere else the cell does nothing. After changing the address (in a fork, say), run
-``python -m helpers.colab`` to rewrite the cell in every notebook.
+Anywhere else the cell does nothing. Under each notebook's title, a badge opens the notebook in
+Colab, made from the same address. After changing the address (in a fork, say), run
+``python -m helpers.colab`` to rewrite the cell and the badge in every notebook (or name the
+notebooks to rewrite: ``python -m helpers.colab notebooks/05_ensembles.ipynb``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from helpers.config import PRESET_NAMES, PRESET_VARIABLE, PRESETS, VARIABLES, pr
 
 
 CELL_ID = "colab-setup"
+BADGE_ID = "colab-badge"
+#: The branch whose notebooks the badges open.
+BRANCH = "main"
 #: Packages Colab's runtime has already, built for its hardware: never reinstalled.
 PROVIDED = ("tensorflow", "keras")
 #: Where Colab mounts Google Drive.
@@ -165,21 +170,46 @@ def setup_cell_source(url: str) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Rewrite the set-up cell of every notebook from the address in ``pyproject.toml``."""
+def badge_source(url: str, notebook: Path) -> str:
+    """The Markdown badge that opens ``notebook`` (a path in the repository) in Colab."""
+    repository = url.rstrip("/").removesuffix(".git").split("github.com/", 1)[-1]
+    path = Path(notebook).resolve().relative_to(project_root()).as_posix()
+    return ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"(https://colab.research.google.com/github/{repository}/blob/{BRANCH}/{path})")
+
+
+def _sync(nb, cell_id: str, source: str, kind: str, after: int) -> None:
+    """Set the cell ``cell_id`` to ``source``, inserting it after cell ``after`` if missing."""
     import nbformat
 
-    source = setup_cell_source(repository_url())
-    for path in (notebook.path for notebook in catalogue.EVERY):
+    found = [c for c in nb.cells if c.get("id") == cell_id]
+    if found:
+        found[0].source = source
+        return
+    new = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
+    cell = new(source)
+    cell.id = cell_id
+    nb.cells.insert(after + 1, cell)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite the set-up cell and the badge of every notebook (or of those named) from the
+    address in ``pyproject.toml``."""
+    import argparse
+
+    import nbformat
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.colab", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="the notebooks to rewrite (default: every notebook of the series)")
+    args = parser.parse_args(argv)
+    url = repository_url()
+    for path in args.notebooks or [notebook.path for notebook in catalogue.EVERY]:
         nb = nbformat.read(path, as_version=4)
-        cells = [c for c in nb.cells if c.get("id") == CELL_ID]
-        if cells:
-            cells[0].source = source
-        else:  # first run: the first cell of the Setup section
-            cell = nbformat.v4.new_code_cell(source)
-            cell.id = CELL_ID
-            setup = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## Setup"))
-            nb.cells.insert(setup + 1, cell)
+        setup = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## Setup"))
+        _sync(nb, CELL_ID, setup_cell_source(url), "code", setup)
+        _sync(nb, BADGE_ID, badge_source(url, path), "markdown", 0)  # under the title
         nbformat.write(nb, path)
         print(f"updated {path.name}")
     return 0

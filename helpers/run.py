@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the worked solutions of the exercises, after the "
                              "notebooks they solve")
     parser.add_argument("--html", action="store_true",
-                        help="then render the run's executed notebooks as HTML pages with an "
+                        help="the answer key: also run the worked solutions (as --solutions), "
+                             "then render the run's executed notebooks as HTML pages with an "
                              "index, in <run folder>/site/ (helpers/site.py)")
     args = parser.parse_args(argv)
 
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = config.load({**os.environ, **overrides})
         chosen = select(args.start, args.only)
-        if args.solutions:
+        if args.solutions or args.html:  # the answer key holds the solutions' pages too
             chosen = with_solutions(chosen)
         if settings.data_dir is not None:
             from helpers import data

@@ -93,6 +93,20 @@ def test_colab_cell_installs_from_the_one_repository_address(path):
     assert colab.repository_url() in expected and "colab.setup(" in expected
 
 
+@pytest.mark.parametrize("path", EVERY, ids=lambda p: p.name)
+def test_every_notebook_opens_in_colab_from_its_badge(path):
+    """A badge after the title opens this very notebook, on the repository's main branch."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    found = [i for i, c in enumerate(cells) if c.get("id") == colab.BADGE_ID]
+    expected = colab.badge_source(colab.repository_url(), path)
+    assert found == [1] and "".join(cells[1]["source"]) == expected, (
+        f"{path.name}: the Colab badge is missing or stale; run `python -m helpers.colab "
+        f"{path.relative_to(project_root())}`")
+    address = colab.repository_url().split("github.com/")[1]
+    assert f"colab.research.google.com/github/{address}/blob/main/" in expected
+    assert expected.endswith(path.relative_to(project_root()).as_posix() + ")")
+
+
 def test_repository_address_missing_is_a_clear_error(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     with pytest.raises(ValueError, match=r"no Repository"):
