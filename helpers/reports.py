@@ -125,8 +125,8 @@ def summary_cells(results: list[dict], cost: dict, reference_cost: dict, across_
 
 def family_name(column: str) -> str:
     """A summary column's family: a column may repeat a family against another reference, as
-    ``"distilled student [control]"``."""
-    return column.split(" [")[0]
+    ``"distilled student, against its control"``."""
+    return column.split(", against")[0]
 
 
 def answer_table(summary: dict, titles: dict[str, str]) -> str:

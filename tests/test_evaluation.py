@@ -133,10 +133,10 @@ def test_summary_cells_judge_every_seed_and_show_the_range():
         "varies with the seed (-0.050 to +0.030)")
     assert paying["accuracy, severity 5"]["verdict"] == "cannot tell"
     assert paying["latency x"]["verdict"] == "costs" and paying["parameters x"]["diff"] == 3.0
-    summary = {"columns": ["deep", "student [control]"],
+    summary = {"columns": ["deep", "student, against its control"],
                "own_single": {"deep": reports.references(["copy 1", "copy 2"]),
-                              "student [control]": "c[m]"},
-               "cells_vs_own": {"deep": paying, "student [control]": mixed}}
+                              "student, against its control": "c[m]"},
+               "cells_vs_own": {"deep": paying, "student, against its control": mixed}}
     table = reports.answer_table(summary, {"calibrated log-loss": "calibrated log-loss",
                                            "latency x": "latency"}).splitlines()
     assert table[2] == "| deep | each of the 2 copies | pays (-0.050 to -0.020) | costs (3.00x) |"
