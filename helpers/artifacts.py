@@ -1,15 +1,10 @@
 """The run folder: where every artifact of a run lives, how it is written, and what made it.
 
-Each combination of settings gets its own folder (``Settings.run_dir``). This module is the one
-place that knows what is inside it:
-
-- which notebook makes each artifact (from the catalogue, so a missing artifact names the
-  notebook to run);
-- every artifact's path;
-- the one atomic writer (write to a temporary file, then rename: a killed kernel never leaves half
-  a file), and the writers built on it for JSON, text, models and cached predictions;
-- provenance: the settings and split an artifact was made with, recorded beside it and checked
-  whenever it is read.
+Each combination of settings gets its own folder (``Settings.run_dir``); this module is the one
+place that knows what is inside it: every artifact's path and the notebook that makes it (so a
+missing one names the notebook to run); the one atomic writer (a temporary file, then a rename: a
+killed kernel never leaves half a file) and the writers built on it; and provenance, the settings
+and split an artifact was made with, recorded beside it and checked whenever it is read.
 """
 
 from __future__ import annotations

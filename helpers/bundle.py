@@ -49,19 +49,6 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _check_same_files(settings: Settings, split_csv: bytes, source: Path) -> None:
-    """Raise a ``ValueError`` unless the learner's data folder holds every file of the bundle's
-    split, with the same size (what ``data.load_split`` checks against a saved split)."""
-    root = data.locate_dataset(settings.data_dir)
-    rows = list(csv.DictReader(io.StringIO(split_csv.decode("utf-8"))))
-    if changed := data.changed_files(root, rows):
-        raise ValueError(f"{source} was packed for other data files: {len(changed)} of its "
-                         f"split's {len(rows)} files are missing or differ in size in {root} "
-                         f"(e.g. {changed[0]}). Point ENSEMBLE_DATA_DIR at the dataset the "
-                         f"bundle was made with, or ask for a bundle of yours. Nothing was "
-                         f"unpacked.")
-
-
 def pack(settings: Settings, target: Path) -> Path:
     """Write the bundle of this run's members to ``target``."""
     missing = [str(f) for f in contents(settings) if not (settings.run_dir / f).exists()]
@@ -113,9 +100,16 @@ def unpack(settings: Settings, source: Path) -> list[Path]:
         raise ValueError(f"{source} was packed for other settings ({details}). Set the "
                          f"ENSEMBLE_* variables (see the README's Presets) to the bundle's, or "
                          f"ask for a bundle of yours. Nothing was unpacked.")
-    if not settings.uses_generated_data:
-        split = artifacts.split_path(settings).relative_to(settings.run_dir)
-        _check_same_files(settings, files[str(split)], source)
+    if not settings.uses_generated_data:  # the same files as the split's (in any folder)
+        root = data.locate_dataset(settings.data_dir)
+        split = files[str(artifacts.split_path(settings).relative_to(settings.run_dir))]
+        rows = list(csv.DictReader(io.StringIO(split.decode("utf-8"))))
+        if changed := data.changed_files(root, rows):
+            raise ValueError(f"{source} was packed for other data files: {len(changed)} of its "
+                             f"split's {len(rows)} files are missing or differ in size in "
+                             f"{root} (e.g. {changed[0]}). Point ENSEMBLE_DATA_DIR at the dataset "
+                             f"the bundle was made with, or ask for a bundle of yours. Nothing "
+                             f"was unpacked.")
     clashes = [name for name, content in files.items() if (settings.run_dir / name).exists()
                and (settings.run_dir / name).read_bytes() != content]
     if clashes:

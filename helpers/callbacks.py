@@ -55,14 +55,7 @@ def standard(settings: Settings, name: str) -> list[keras.callbacks.Callback]:
     - BestModelCheckpoint: the best model as ``<artifacts>/models/<name>.keras``;
     - CSVLogger: every epoch's metrics in ``<artifacts>/history/<name>.csv``.
     """
-    return [
-        *schedule(),
-        BestModelCheckpoint(model_path(settings, name), settings=settings),
-        _csv_logger(history_path(settings, name)),
-    ]
-
-
-def _csv_logger(path) -> keras.callbacks.CSVLogger:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return keras.callbacks.CSVLogger(str(path))
-
+    history = history_path(settings, name)
+    history.parent.mkdir(parents=True, exist_ok=True)
+    return [*schedule(), BestModelCheckpoint(model_path(settings, name), settings=settings),
+            keras.callbacks.CSVLogger(str(history))]

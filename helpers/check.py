@@ -187,18 +187,15 @@ def members(settings: Settings) -> Line:
         for name in names:
             artifacts.check_record(artifacts.model_path(settings, name), settings, name)
             artifacts.load_predictions(settings, name)
-    except ValueError as error:
-        return Line(MISSING, "members", str(error), GET_MEMBERS)
-    try:
-        root = settings.generated_data_dir if settings.uses_generated_data else (
-            data.locate_dataset(settings.data_dir))
-    except data.DatasetError:
-        root = None
-    files = "its files not checked: no data yet"
-    try:
+        try:
+            root = settings.generated_data_dir if settings.uses_generated_data else (
+                data.locate_dataset(settings.data_dir))
+        except data.DatasetError:
+            root = None
+        files = "its files not checked: no data yet"
         if root is not None and root.is_dir():  # the split's files, as they are on disk
-            split_rows = data.load_split(settings, data.Scan(root=root, files={})).rows
-            files = f"its {len(split_rows):,} files unchanged"
+            rows = data.load_split(settings, data.Scan(root=root, files={})).rows
+            files = f"its {len(rows):,} files unchanged"
     except ValueError as error:
         return Line(MISSING, "members", str(error), GET_MEMBERS)
     return Line(OK, "members", f"{', '.join(names)} in {settings.run_dir}, made with these "

@@ -183,13 +183,10 @@ def _sync(nb, cell_id: str, source: str, kind: str, after: int) -> None:
     import nbformat
 
     found = [c for c in nb.cells if c.get("id") == cell_id]
-    if found:
-        found[0].source = source
-        return
-    new = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
-    cell = new(source)
-    cell.id = cell_id
-    nb.cells.insert(after + 1, cell)
+    if not found:
+        found = [getattr(nbformat.v4, f"new_{kind}_cell")(source, id=cell_id)]
+        nb.cells.insert(after + 1, found[0])
+    found[0].source = source
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,13 +196,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import nbformat
 
-    parser = argparse.ArgumentParser(prog="python -m helpers.colab", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", type=Path,
-                        help="the notebooks to rewrite (default: every notebook of the series)")
-    args = parser.parse_args(argv)
+    parser = argparse.ArgumentParser(prog="python -m helpers.colab", description=main.__doc__)
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook")
     url = repository_url()
-    for path in args.notebooks or [notebook.path for notebook in catalogue.EVERY]:
+    for path in parser.parse_args(argv).notebooks or [n.path for n in catalogue.EVERY]:
         nb = nbformat.read(path, as_version=4)
         setup = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## Setup"))
         _sync(nb, CELL_ID, setup_cell_source(url), "code", setup)

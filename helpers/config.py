@@ -21,25 +21,17 @@ PRESET_NAMES = ("smoke", "cpu", "gpu")
 #: tests the preset's name). ``data_dir=None`` means "the generated dataset"
 #: (``helpers.generated_dataset``).
 #: - ``needs_gpu``: the preset is too heavy without a GPU (Colab refuses it on a CPU runtime);
-#: - ``corruptions``: the corruption types notebook 07 applies (None: all of them); in ``cpu``
-#:   one of each kind (noise, blur, digital): 256 source images per copy tell models apart better
-#:   than more kinds of copies of fewer images, within the time budget;
-#: - ``latency_calls``: timed calls per model and batch size after one warm-up call (notebooks 06,
-#:   08 and 09); in ``smoke`` two, the fewest that show their spread, which only checks the
-#:   plumbing; in ``cpu`` three, down
-#:   from five to save time (each call of an ensemble at batch 32 costs seconds: the median
-#:   is noisier);
-#: - ``views``: augmented views stored per training image for the layers trained on a frozen
-#:   backbone's output (notebooks 03 and 04; chosen by ``benchmarks/stored_views.py``);
-#: - ``combiner_epochs``: the most epochs a combiner trains for in notebook 05 (early stopping
-#:   usually ends sooner); in ``smoke`` few, which only checks the plumbing;
+#: - ``corruptions``: notebook 07's corruption types (None: all); ``cpu``: one of each kind, as
+#:   256 images per copy tell models apart better than more kinds of fewer images;
+#: - ``latency_calls``: timed calls per model and batch size after a warm-up call (notebooks 06,
+#:   08, 09); ``smoke``'s two only check the plumbing; ``cpu``'s three save time, a noisier median;
+#: - ``views``: augmented views stored per training image in 03 and 04 (benchmarks/stored_views);
+#: - ``combiner_epochs``: the most epochs of a combiner's fit in notebook 05 (early stopping);
 #: - ``folds``: the most folds of notebook 05's cross-fitting (fewer when a class is smaller);
-#: - ``subset_per_class``: on real photos, keep at most this many images per class of the whole
-#:   split, training, validation and test alike in the split's proportions (a seeded choice):
-#:   ``smoke`` then runs on real photos in about the time it takes on the generated ones;
-#: - ``family_members`` and ``dropout_samples``: M, the copies of a deep ensemble and the snapshots
-#:   of a snapshot ensemble, and S, the samples of MC dropout (notebook 09); the smallest in
-#:   ``smoke``.
+#: - ``subset_per_class``: on real photos, at most this many images per class of the whole split,
+#:   in its proportions (seeded): ``smoke`` on photos then takes about its time on generated ones;
+#: - ``family_members``, ``dropout_samples``: M, the copies and snapshots of notebook 09's
+#:   ensembles, and S, its MC-dropout samples.
 PRESETS: dict[str, dict] = {
     # smoke: the cpu preset's code path (random weights frozen where ImageNet weights would be)
     # on generated images, as small and short as the code allows.
@@ -187,17 +179,14 @@ class Settings:
     def notes(self) -> list[str]:
         """What a reader must know before trusting the numbers of a run with these settings,
         and which of the notebooks' marked passages describe this run."""
-        if self.uses_generated_data:
-            notes = ["a generated dataset and members trained for a few epochs: the numbers "
-                     "test the code, not the method. Use the cpu or gpu preset for findings."]
-        else:
-            notes = [f"a seeded stratified subset of the photos, at most "
-                     f"{self.subset_per_class} per class: the numbers test the code, not the "
-                     f"method."] if self.subset_per_class else []
-            notes += {"none": ["no ImageNet weights: the members are weaker than the series is "
-                              "designed for."],
-                     "random": ["random weights frozen where ImageNet weights would be: the "
-                                "members learn little; this times the code."]}.get(self.weights, [])
+        tiny = ("a generated dataset" if self.uses_generated_data else f"a seeded stratified "
+                f"subset of the photos (at most {self.subset_per_class} per class)")
+        notes = [f"{tiny} and few epochs: the numbers test the code, not the method. Use the cpu "
+                 f"or gpu preset for findings."] if self.subset_per_class else []
+        notes += {"none": ["no ImageNet weights: the members are weaker than the series is "
+                           "designed for."],
+                  "random": ["random weights frozen where ImageNet weights would be: the "
+                             "members learn little; this times the code."]}.get(self.weights, [])
         if self.weights != "imagenet":
             notes.append("passages marked **With ImageNet weights:** describe the other path; "
                          "those marked **Without ImageNet weights:** describe this run.")

@@ -45,13 +45,11 @@ def how_to_get_the_data(target: Path) -> str:
             f"To try the series without it, use ENSEMBLE_PRESET=smoke (a generated dataset).")
 
 
-def _image_files_in(folder: Path) -> bool:
-    return any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir() if p.is_file())
-
-
 def _looks_like_root(folder: Path) -> bool:
-    subfolders = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))]
-    return sum(_image_files_in(p) for p in subfolders) >= 2
+    """Whether two or more of ``folder``'s subfolders hold image files (class folders)."""
+    return sum(any(p.suffix.lower() in IMAGE_SUFFIXES for p in sub.iterdir() if p.is_file())
+               for sub in folder.iterdir() if sub.is_dir() and not sub.name.startswith((".", "_"))
+               ) >= 2
 
 
 def locate_dataset(path: Path, max_depth: int = 3) -> Path:

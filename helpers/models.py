@@ -76,13 +76,10 @@ def image_input(settings: Settings, name: str = "image") -> keras.KerasTensor:
     return keras.Input(shape=settings.image_shape, name=name)
 
 
-def _keras_cache_dir() -> Path:
-    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
-
-
 def weight_files(image_size: int) -> dict[str, Path]:
     """Where Keras' cache keeps each backbone's ImageNet weights for this image size."""
-    return {name: _keras_cache_dir() / pattern.format(size=_weights_size(image_size))
+    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+    return {name: cache / pattern.format(size=_weights_size(image_size))
             for name, (_, _, pattern) in _BACKBONES.items()}
 
 

@@ -135,12 +135,6 @@ def render(path: Path, out: Path) -> Path:
     return out
 
 
-def _minutes(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-
-
 def build(settings: config.Settings, out_dir: Path | None = None) -> Path:
     """Render every executed notebook of the run with ``settings`` into ``out_dir`` (default
     ``<run folder>/site``) and write its ``index.html``; return the index's path."""
@@ -157,8 +151,10 @@ def build(settings: config.Settings, out_dir: Path | None = None) -> Path:
         nb = json.loads(source.read_text(encoding="utf-8"))
         page = render(source, out_dir / f"{notebook.name}.html")
         numbers = "<br>".join(html.escape(line) for line in headline(settings, notebook.name))
+        seconds = run_seconds(nb) or 0
+        took = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
         rows.append(f'<tr><td><a href="{page.name}">{html.escape(notebook.name)}</a></td>'
-                    f"<td>{html.escape(export.title(nb))}</td><td>{_minutes(run_seconds(nb))}</td>"
+                    f"<td>{html.escape(export.title(nb))}</td><td>{took}</td>"
                     f"<td>{numbers}</td></tr>")
     heading = f"Executed notebooks of {settings.run_name}"
     index = out_dir / "index.html"
