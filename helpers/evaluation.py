@@ -123,13 +123,6 @@ def inference_function(model):
     return _INFERENCE_FUNCTIONS[model]
 
 
-def latency_ms(model, image_size: int, batch_size: int, repeats: int = 5, warmup: int = 1) -> float:
-    """Median milliseconds per image of one inference call on a batch of random images, after
-    ``warmup`` untimed calls."""
-    timings = timed_calls({"model": model}, image_size, batch_size, repeats, warmup)["model"]
-    return float(np.median(timings))
-
-
 def timed_calls(models: dict, image_size: int, batch_size: int, calls: int = 5,
                 warmup: int = 1) -> dict[str, np.ndarray]:
     """Milliseconds per image of ``calls`` inference calls of every model on one batch of random
@@ -176,11 +169,6 @@ def costs_of(models: dict, settings, latency: bool = True) -> dict[str, dict]:
                                                              float(timings.max())],
                            "latency_calls": calls}
     return rows
-
-
-def costs(model, settings, latency: bool = True) -> dict:
-    """``costs_of`` for one model."""
-    return costs_of({model.name: model}, settings, latency)[model.name]
 
 
 def latency_ratio(row_a: dict, row_b: dict, batch: int = 32) -> tuple[float, tuple[float, float]]:

@@ -35,7 +35,7 @@ def test_best_by_log_loss_breaks_ties_by_accuracy():
 def test_costs_count_parameters_weights_and_time_both_batch_sizes(smoke_settings):
     model = keras.Sequential([keras.Input((48, 48, 3)), keras.layers.Flatten(),
                               keras.layers.Dense(8)], name="not_saved")
-    row = evaluation.costs(model, smoke_settings)
+    row = evaluation.costs_of({"m": model}, smoke_settings)["m"]
     assert row["params"] == 48 * 48 * 3 * 8 + 8
     assert row["weights_mb"] == pytest.approx(row["params"] * 4 / 1e6)  # float32, no optimizer
     assert row["latency_calls"] >= evaluation.MIN_LATENCY_CALLS > 1  # enough to see a spread
