@@ -24,7 +24,7 @@ def write_image(path: Path, mode: str = "RGB", size=(40, 30), fmt: str = "JPEG",
     return path
 
 
-def make_dataset(root: Path, classes=("cat", "dog", "fruit"), per_class: int = 6) -> Path:
+def make_image_folder(root: Path, classes=("cat", "dog", "fruit"), per_class: int = 6) -> Path:
     for c, name in enumerate(classes):
         for i in range(per_class):
             write_image(root / name / f"{name}_{i:04d}.jpg", value=c * 100 + i)

@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 
 from helpers import config
-from tests.builders import make_dataset
+from tests.builders import make_image_folder
 
 
 @pytest.fixture
 def tiny_dataset(tmp_path) -> Path:
-    return make_dataset(tmp_path / "natural_images")
+    return make_image_folder(tmp_path / "natural_images")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from PIL import Image
 import helpers
 from helpers import artifacts, catalogue, config, data, generated_dataset
 from helpers.lesson import data_prep
-from tests.builders import make_dataset, write_image
+from tests.builders import make_image_folder, write_image
 
 
 # ---------------------------------------------------------------- generated dataset
@@ -36,7 +36,7 @@ def test_generated_dataset_is_not_regenerated(tmp_path):
 # ---------------------------------------------------------------- locate
 @pytest.mark.parametrize("layout", ["natural_images", "data/natural_images", "x/natural_images"])
 def test_locate_accepts_any_parent(tmp_path, layout):
-    root = make_dataset(tmp_path / layout)
+    root = make_image_folder(tmp_path / layout)
     assert data.locate_dataset(tmp_path) == root
     assert data.locate_dataset(root) == root
 
@@ -145,8 +145,8 @@ def test_empty_class_folder_is_a_clear_error(tiny_dataset):
 
 
 def test_extra_folder_beside_the_eight_classes_is_ignored_and_reported(tmp_path):
-    root = make_dataset(tmp_path / "natural_images", classes=catalogue.CLASS_NAMES, per_class=3)
-    make_dataset(root, classes=("extra stuff",), per_class=3)
+    root = make_image_folder(tmp_path / "natural_images", classes=catalogue.CLASS_NAMES, per_class=3)
+    make_image_folder(root, classes=("extra stuff",), per_class=3)
     result = data.scan(root)
     assert result.class_names == sorted(catalogue.CLASS_NAMES)
     assert any(p.name == "extra stuff" and "not a class folder" in r for p, r in result.skipped)
@@ -158,7 +158,7 @@ SPLIT = data_prep.stratified_split
 
 
 def test_without_a_split_function_a_missing_split_names_notebook_01(tmp_path):
-    root = make_dataset(tmp_path / "natural_images", per_class=6)
+    root = make_image_folder(tmp_path / "natural_images", per_class=6)
     with pytest.raises(artifacts.MissingArtifactError, match="Run 01_data_preview.ipynb first"):
         data.load_split(_settings(tmp_path, root))
 
@@ -170,7 +170,7 @@ def _settings(tmp_path, data_dir, **extra):
 
 
 def test_split_is_stratified_saved_and_reproduced(tmp_path):
-    root = make_dataset(tmp_path / "natural_images", per_class=20)
+    root = make_image_folder(tmp_path / "natural_images", per_class=20)
     first = data.load_split(_settings(tmp_path, root), split_with=SPLIT)
     manifest_text = first.manifest.read_text()
     sizes = first.sizes()
@@ -186,7 +186,7 @@ def test_split_is_stratified_saved_and_reproduced(tmp_path):
 def test_the_notebooks_split_function_is_what_load_split_uses(tmp_path):
     """Notebook 01 passes its own ``stratified_split``; a learner's edit of it changes the
     split that is saved."""
-    root = make_dataset(tmp_path / "natural_images", per_class=10)
+    root = make_image_folder(tmp_path / "natural_images", per_class=10)
     everything_for_training = lambda labels, *_: np.full(len(labels), "train", dtype=object)  # noqa: E731
     split = data.load_split(_settings(tmp_path, root), split_with=everything_for_training)
     assert set(split.sizes()) == {"train", "val", "test"} and not split.files("val")
@@ -200,7 +200,7 @@ def test_every_split_has_every_class_even_when_small():
 
 
 def test_class_too_small_to_split_is_a_clear_error(tmp_path):
-    root = make_dataset(tmp_path / "natural_images", per_class=10)
+    root = make_image_folder(tmp_path / "natural_images", per_class=10)
     for path in sorted((root / "dog").iterdir())[data.MIN_PER_CLASS - 1:]:
         path.unlink()
     with pytest.raises(data.DatasetError, match=r"in class\(es\) dog \(5 images\)"):
@@ -208,7 +208,7 @@ def test_class_too_small_to_split_is_a_clear_error(tmp_path):
 
 
 def test_changed_dataset_is_detected(tmp_path):
-    root = make_dataset(tmp_path / "natural_images", per_class=6)
+    root = make_image_folder(tmp_path / "natural_images", per_class=6)
     settings = _settings(tmp_path, root)
     data.load_split(settings, split_with=SPLIT)
     (root / "dog" / "dog_0002.jpg").unlink()
@@ -217,7 +217,7 @@ def test_changed_dataset_is_detected(tmp_path):
 
 
 def test_max_per_class_caps_the_training_split_only(tmp_path):
-    root = make_dataset(tmp_path / "natural_images", per_class=20)
+    root = make_image_folder(tmp_path / "natural_images", per_class=20)
     whole = data.load_split(_settings(tmp_path / "a", root), split_with=SPLIT).sizes()
     capped = data.load_split(_settings(tmp_path / "b", root, ENSEMBLE_MAX_PER_CLASS="5"),
                              split_with=SPLIT)

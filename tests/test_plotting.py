@@ -8,11 +8,11 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from helpers import plotting  # noqa: E402
 from helpers.lesson.judging import confidence_bins  # noqa: E402
-from tests.builders import make_dataset  # noqa: E402
+from tests.builders import make_image_folder  # noqa: E402
 
 
 def test_every_plot_returns_a_figure_and_can_save(tmp_path):
-    root = make_dataset(tmp_path / "d")
+    root = make_image_folder(tmp_path / "d")
     files = {p.name: sorted(p.glob("*.jpg")) for p in root.iterdir()}
     labels = np.array([0, 1, 2, 2])
     probs = np.eye(3)[[0, 1, 1, 2]] * 0.8 + 0.2 / 3
