@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from helpers import artifacts, catalogue, evaluation
 from helpers.config import Settings
+from helpers.lesson.judging import verdict
 
 
 LEADERBOARD_COLUMNS = (("accuracy", "accuracy", "{:.3f}"), ("macro_f1", "macro-F1", "{:.3f}"),
@@ -70,6 +71,20 @@ def signed(difference: float) -> str:
     so that a difference told from zero never prints as ``-0.000``."""
     return f"{difference:+.3f}" if abs(difference) >= 5e-4 or difference == 0 else (
         f"{difference:+.1e}")
+
+
+def interval(diff: float, ci95, said: str | None = None, lower_is_better: bool = False) -> str:
+    """A difference, its 95% interval and its verdict in bold, as every comparison table of the
+    series prints them: ``+0.043 [+0.019, +0.067] **better**``. Without ``said``, the verdict is
+    notebook 06's ``verdict`` of the interval."""
+    said = said or verdict(diff, ci95, lower_is_better)
+    return f"{signed(diff)} [{ci95[0]:+.3f}, {ci95[1]:+.3f}] **{said}**"
+
+
+def compared(result: dict, key: str, lower_is_better: bool = False) -> str:
+    """``interval`` of one key of a ``compare`` result (``accuracy``, ``nll_ts``, ...)."""
+    return interval(result[f"{key}_diff"], result[f"{key}_ci95"],
+                    lower_is_better=lower_is_better)
 
 
 SAYS = {"better": "pays", "worse": "costs", "cannot tell": "cannot tell",
