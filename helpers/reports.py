@@ -88,7 +88,7 @@ def compared(result: dict, key: str, lower_is_better: bool = False) -> str:
 
 
 SAYS = {"better": "pays", "worse": "costs", "cannot tell": "cannot tell",
-        "varies with the seed": "varies with the seed"}
+        "varies by copy": "varies by copy"}
 
 
 def span(values) -> str:
@@ -140,8 +140,8 @@ def summary_cells(results: list[dict], cost: dict, reference_cost: dict, across_
 
 def family_name(column: str) -> str:
     """A summary column's family: a column may repeat a family against another reference, as
-    ``"distilled student, against its control"``."""
-    return column.split(", against")[0]
+    ``"distilled student (vs control)"``."""
+    return column.split(" (vs ")[0]
 
 
 def answer_table(summary: dict, titles: dict[str, str]) -> str:

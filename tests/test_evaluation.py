@@ -128,16 +128,16 @@ def test_summary_cells_judge_every_seed_and_show_the_range():
     mixed = reports.summary_cells([row(-0.05), row(0.03)], cost, one, across_seeds, quality,
                                   shifted)
     assert paying["calibrated log-loss"]["verdict"] == "pays"
-    assert mixed["calibrated log-loss"]["verdict"] == "varies with the seed"
+    assert mixed["calibrated log-loss"]["verdict"] == "varies by copy"
     assert reports.cell_text(mixed["calibrated log-loss"]) == (
-        "varies with the seed (-0.050 to +0.030)")
+        "varies by copy (-0.050 to +0.030)")
     assert paying["accuracy, severity 5"]["verdict"] == "cannot tell"
     assert paying["latency x"]["verdict"] == "costs" and paying["parameters x"]["diff"] == 3.0
-    summary = {"columns": ["deep", "student, against its control"],
+    summary = {"columns": ["deep", "student (vs control)"],
                "own_single": {"deep": reports.references(["copy 1", "copy 2"]),
-                              "student, against its control": "c[m]"},
-               "cells_vs_own": {"deep": paying, "student, against its control": mixed}}
+                              "student (vs control)": "c[m]"},
+               "cells_vs_own": {"deep": paying, "student (vs control)": mixed}}
     table = reports.answer_table(summary, {"calibrated log-loss": "calibrated log-loss",
                                            "latency x": "latency"}).splitlines()
     assert table[2] == "| deep | each of the 2 copies | pays (-0.050 to -0.020) | costs (3.00x) |"
-    assert table[3].startswith("| student | c[m] | varies with the seed")
+    assert table[3].startswith("| student | c[m] | varies by copy")

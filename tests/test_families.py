@@ -105,7 +105,7 @@ def test_a_recipe_pays_only_against_every_seed_whatever_their_order():
     assert families.across_seeds(unclear, "accuracy")["verdict"] == "cannot tell"
     for order in ([0, 1, 2], [2, 0, 1], [1, 2, 0]):  # renumbering the copies changes nothing
         judged = families.across_seeds([mixed[i] for i in order], "accuracy")
-        assert judged["verdict"] == "varies with the seed"
+        assert judged["verdict"] == "varies by copy"
         assert judged["range"] == pytest.approx([-0.06, 0.05])
     losing = [comparison(0.05, 0.02), comparison(0.04, 0.01)]
     assert families.across_seeds(losing, "accuracy", lower_is_better=True)["verdict"] == "worse"

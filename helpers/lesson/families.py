@@ -156,11 +156,11 @@ def tta_model(member: keras.Model, image_size: int) -> keras.Model:
 def across_seeds(results: list, key: str, lower_is_better: bool = False) -> dict:
     """One verdict from a family's comparisons with each of its own single models (one result
     of notebook 06's ``compare`` each): 'better' or 'worse' only when every comparison says so,
-    'cannot tell' when every one does, else 'varies with the seed'. Also each difference and
+    'cannot tell' when every one does, else 'varies by copy'. Also each difference and
     their range."""
     said = [verdict(r[f"{key}_diff"], r[f"{key}_ci95"], lower_is_better) for r in results]
     diffs = [float(r[f"{key}_diff"]) for r in results]
-    return {"verdict": said[0] if len(set(said)) == 1 else "varies with the seed",
+    return {"verdict": said[0] if len(set(said)) == 1 else "varies by copy",
             "verdicts": said, "diffs": diffs, "range": [min(diffs), max(diffs)]}
 
 
