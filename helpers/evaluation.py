@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import weakref
 
+import keras
 import numpy as np
 from sklearn import metrics as skm
 
@@ -186,3 +187,29 @@ def cost_verdict(ratio_range) -> str:
     spread is no evidence either way."""
     low, high = ratio_range
     return "costs" if low > 1 else "pays" if high < 1 else "cannot tell"
+
+
+def averaging_model(parts: list, image_shape: tuple, name: str, bottom=None):
+    """One Keras model from raw images to the mean of ``parts``' probabilities, for timing a
+    family as it would be deployed: a shared ``bottom`` (a frozen feature extractor) runs once,
+    and a part used several times is one shared sub-model."""
+    pixels = keras.Input(shape=image_shape)
+    x = bottom(pixels) if bottom is not None else pixels
+    named = {}
+    for i, part in enumerate(parts):
+        if id(part) not in named:
+            named[id(part)] = keras.Model(part.inputs[0], part.outputs[0], name=f"{name}_{i}")
+    outputs = [named[id(part)](x) for part in parts]
+    average = keras.layers.Average()(outputs) if len(outputs) > 1 else outputs[0]
+    return keras.Model(pixels, average, name=name)
+
+
+def logistic_model(members: list, logistic, image_shape: tuple, name: str):
+    """A fitted scikit-learn ``LogisticRegression`` on ``members``' probabilities side by side, as
+    one Keras model from raw images (a softmax layer with its weights), for timing it."""
+    pixels = keras.Input(shape=image_shape)
+    used = [member(pixels, training=False) for member in members]
+    dense = keras.layers.Dense(len(logistic.classes_), activation="softmax")
+    out = dense(keras.layers.Concatenate()(used) if len(used) > 1 else used[0])
+    dense.set_weights([logistic.coef_.T, logistic.intercept_])
+    return keras.Model(pixels, out, name=name)

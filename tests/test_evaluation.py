@@ -141,3 +141,21 @@ def test_summary_cells_judge_every_seed_and_show_the_range():
                                            "latency x": "latency"}).splitlines()
     assert table[2] == "| deep | each of the 2 copies | pays (-0.050 to -0.020) | costs (3.00x) |"
     assert table[3].startswith("| student | c[m] | varies by copy")
+
+
+def test_cost_models_compute_what_the_families_compute():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (12, 8, 8, 3)).astype("float32")
+    parts = [keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                               keras.layers.Dense(4, activation="softmax")]) for _ in range(2)]
+    averaged = evaluation.averaging_model([parts[0], parts[1], parts[1]], (8, 8, 3), "avg")
+    expected = np.mean([p.predict(images, verbose=0) for p in (parts[0], parts[1], parts[1])], 0)
+    np.testing.assert_allclose(averaged.predict(images, verbose=0), expected, atol=1e-6)
+    assert averaged.count_params() == sum(p.count_params() for p in parts)  # a shared part once
+    outputs = np.concatenate([p.predict(images, verbose=0) for p in parts], axis=1)
+    logistic = LogisticRegression(max_iter=500).fit(outputs, np.arange(12) % 4)
+    stacked = evaluation.logistic_model(parts, logistic, (8, 8, 3), "stack")
+    np.testing.assert_allclose(stacked.predict(images, verbose=0),
+                               logistic.predict_proba(outputs), atol=1e-5)
