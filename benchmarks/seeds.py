@@ -42,7 +42,8 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 README = HERE / "README.md"
-MARKED = r"(<!-- seeds\.py: {name} -->\n)(.*?)(<!-- /seeds\.py -->)"
+#: The README block of a result: seeds.py's markers, or report.py's once it renders these.
+MARKED = r"(<!-- (?:seeds|report)\.py: {name} -->\n)(.*?)(<!-- /(?:seeds|report)\.py -->)"
 SEEDS = (123, 42, 7)
 #: Notebook 06's and 08's comparisons: (row, results file, key).
 PAIRS = (("06: ensemble − best member", "results", "ensemble_vs_best_member"),
