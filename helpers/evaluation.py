@@ -181,12 +181,18 @@ def latency_ratio(row_a: dict, row_b: dict, batch: int = 32) -> tuple[float, tup
     return row_a[key] / row_b[key], (fast_a / slow_b, slow_a / fast_b)
 
 
+#: Two timings closer than this factor are a tie: with the few timed calls a notebook affords,
+#: the spread of a handful of calls understates how much a machine's speed wanders.
+LATENCY_TIE = 1.1
+
+
 def cost_verdict(ratio_range) -> str:
-    """'costs' when even the most favourable timings make A slower than B, 'pays' when even
-    the least favourable make it faster, else 'cannot tell': a ratio inside the timings'
-    spread is no evidence either way."""
+    """'costs' when even the most favourable timings make A slower than B by more than
+    ``LATENCY_TIE``, 'pays' when even the least favourable make it faster by as much, else
+    'cannot tell': a ratio inside the timings' spread, or within 10% of 1, is no evidence."""
     low, high = ratio_range
-    return "costs" if low > 1 else "pays" if high < 1 else "cannot tell"
+    return ("costs" if low > LATENCY_TIE else "pays" if high < 1 / LATENCY_TIE
+            else "cannot tell")
 
 
 def averaging_model(parts: list, image_shape: tuple, name: str, bottom=None):

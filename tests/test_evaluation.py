@@ -60,6 +60,10 @@ def test_a_latency_ratio_inside_the_timings_spread_is_no_verdict():
     assert evaluation.cost_verdict(spread) == "costs"
     assert evaluation.cost_verdict(evaluation.latency_ratio(fast, slow)[1]) == "pays"
     assert evaluation.cost_verdict(evaluation.latency_ratio(noisy, fast)[1]) == "cannot tell"
+    tight = {"latency_ms_batch32": 1.08, "latency_ms_batch32_range": [1.07, 1.09]}
+    exact = {"latency_ms_batch32": 1.0, "latency_ms_batch32_range": [1.0, 1.0]}
+    # a gap of a few percent, however tight the calls: within the tie, no verdict
+    assert evaluation.cost_verdict(evaluation.latency_ratio(tight, exact)[1]) == "cannot tell"
 
 
 def test_interleaved_timings_time_every_model_as_often():
