@@ -161,8 +161,18 @@ def summary() -> list[str]:
             ((smoke_headline, load("smoke_suite")), (cpu_headline, load("real_size_run"))) if r]
 
 
+def one_core(r: dict) -> list[str]:
+    rows = [[cores, " ".join(f"{s:.1f}" for s in r[key])] for cores, key in
+            (("1", "seconds_one_core"), ("2", "seconds_two_cores"))]
+    return [*table(["cores (`taskset`)", "seconds per run"], rows), "",
+            f"{r['workload']}: {r['images']} random images at {r['image_size']} px, "
+            f"{r['repeats']} runs each, alternately. One core takes **{r['factor']:.2f}x** the "
+            f"median time of two (load average before and after: {' '.join(r['load_before'])}; "
+            f"{' '.join(r['load_after'])})."]
+
+
 BLOCKS = {"input_pipeline": input_pipeline, "ensemble_fitting": ensemble_fitting,
-          "inference": inference, "smoke_suite": smoke_suite, "training_cost": training_cost,
+          "one_core": one_core, "inference": inference, "smoke_suite": smoke_suite, "training_cost": training_cost,
           "real_size_run": real_size_run, "stored_views": stored_views,
           "distillation_settings": distillation_settings, "peak_memory_cpu": peak_memory}
 
