@@ -7,6 +7,7 @@ result's name or ``summary``), and changes nothing else."""
 import argparse
 import json
 import re
+import runpy
 from pathlib import Path
 
 
@@ -181,11 +182,12 @@ def block(name: str) -> str:
     """The Markdown of block ``name``: a benchmark's table and its machine, or ``summary``."""
     if name == "summary":
         return "\n".join(summary()) + "\n"
-    if name not in BLOCKS:
+    if name not in BLOCKS and not name.startswith("seeds_"):
         raise ValueError(f"<!-- report.py: {name} --> names no table; use one of "
-                         f"{', '.join(BLOCKS)} or summary.")
+                         f"{', '.join(BLOCKS)}, seeds_<data> or summary.")
     r = load(name)
-    lines = [*BLOCKS[name](r), "", machine(r)] if r else [f"No result yet (`{name}.json`)."]
+    rendered = BLOCKS.get(name) or runpy.run_path(str(HERE / "seeds.py"))["markdown"]
+    lines = [*rendered(r), "", machine(r)] if r else [f"No result yet (`{name}.json`)."]
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,7 @@ questions (``results.json``), 08's student against its member and against the on
 copies of one recipe that 09 tells apart, and 09's recommendation. Where a family is compared with
 several own single models (one per copy), the cell gives the range of the differences and the
 family's verdict by 09's rule: better or worse only when every comparison says so, cannot tell
-when all do, else "varies with the seed". A key a run did not save reads "n/a".
+when all do, else "varies by copy". A key a run did not save reads "n/a".
 
 Writes ``benchmarks/results/seeds_<data>.json`` (``<data>``: ``generated`` or the data folder's
 name; or ``--out``) and, when its block is there, the table in benchmarks/README.md between
@@ -77,7 +77,7 @@ def across(verdicts: list[str]) -> str:
     """Notebook 09's rule over a family's comparisons with its own single models."""
     if not verdicts:
         return "n/a"
-    return verdicts[0] if len(set(verdicts)) == 1 else "varies with the seed"
+    return verdicts[0] if len(set(verdicts)) == 1 else "varies by copy"
 
 
 def comparison(compares: list, refs: list, key: str, lower: bool) -> dict:
@@ -155,7 +155,7 @@ def agreement(words: list[str]) -> str:
     if words and all(w == "" for w in words):
         return ""
     same = len(set(words)) == 1
-    return "held" if same and words[0] not in ("varies with the seed",) else "varies"
+    return "held" if same and words[0] not in ("varies by copy",) else "varies"
 
 
 def build_table(runs: dict) -> dict:

@@ -79,11 +79,11 @@ MEMBERS = {"custom_cnn": "02_custom_cnn", "vgg16": "03_vgg16", "mobilenet": "04_
 MEMBER_NAMES = tuple(MEMBERS)
 #: The ensembles notebook 05 makes; the first three are the original's methods. Their combiners
 #: take the members' class probabilities.
-ENSEMBLE_NAMES = ("average", "concatenation", "weighted_average", "average_dense",
-                  "weighted_average_scipy")
+PROBABILITY_ENSEMBLE_NAMES = ("average", "concatenation", "weighted_average", "average_dense",
+                              "weighted_average_scipy")
 #: Ensembles whose combiners take the members' penultimate features instead.
 FEATURE_ENSEMBLE_NAMES = ("feature_concatenation",)
-ALL_ENSEMBLE_NAMES = ENSEMBLE_NAMES + FEATURE_ENSEMBLE_NAMES
+ALL_ENSEMBLE_NAMES = PROBABILITY_ENSEMBLE_NAMES + FEATURE_ENSEMBLE_NAMES
 #: The combiners that learn more than a few weights from the validation labels. Each also gets
 #: one-member controls: the same combiner, fitted the same way on one member's outputs, named
 #: ``combiner[member]`` (notebook 05).

@@ -96,7 +96,7 @@ def test_several_copies_give_the_range_and_09s_rule():
     row = table["09: deep_ensemble − own single: accuracy"]
     assert row["cells"]["1"]["text"] == "+0.030 to +0.150 better (vs 3)"
     assert row["cells"]["1"]["range"] == [0.03, 0.15]
-    assert row["cells"]["3"]["verdict"] == "varies with the seed"
+    assert row["cells"]["3"]["verdict"] == "varies by copy"
     assert row["agreement"] == "varies"
     # no measure in these dicts: n/a, not a crash
     assert table["09: deep_ensemble − own single: cal. log-loss"]["cells"]["1"]["text"] == "n/a"
@@ -122,7 +122,7 @@ def test_the_old_shape_is_a_list_of_one():
 @pytest.mark.parametrize("words, expected", [
     (["better"] * 3, "held"), (["cannot tell"] * 3, "held"), (["better", "worse", "better"],
                                                                "varies"),
-    (["varies with the seed"] * 3, "varies"), (["better", "n/a", "better"], "n/a")])
+    (["varies by copy"] * 3, "varies"), (["better", "n/a", "better"], "n/a")])
 def test_agreement(words, expected):
     assert seeds.agreement(words) == expected
 
