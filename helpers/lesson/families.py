@@ -14,30 +14,36 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from helpers import callbacks, config, data
+from helpers import callbacks, config, data, models
 from helpers.lesson.custom_cnn import custom_cnn
+from helpers.lesson.data_prep import augmentation
 from helpers.lesson.judging import verdict
 from helpers.lesson.mobilenet import mobilenet_parts
 
 
 # ---------- notebook 09: Store the frozen part's output, and prepare one way to train a copy
 def train_copy(settings, ds, seed: int, stored: dict | None = None, epochs: int | None = None,
-               learning_rate=None, training_callbacks=None):
+               learning_rate=None, training_callbacks=None, build=None):
     """A fresh copy of the architecture, trained from ``seed`` like a member; returns it and
     the seconds taken. With ``stored`` (a frozen MobileNet bottom's outputs: ``"train"`` for
     ``settings.views`` views of every training image, ``"val"``), a MobileNet head on them;
     without, a whole custom CNN on the images. ``learning_rate`` (a schedule) replaces the
-    optimizer's; ``training_callbacks`` replace the series' ``callbacks.schedule()``."""
+    optimizer's; ``training_callbacks`` replace the series' ``callbacks.schedule()``;
+    ``build(settings, n_classes, frozen=...)`` (a compiled model) replaces the architecture."""
     config.set_seed(seed)
     copy_settings = dataclasses.replace(settings, seed=seed)
     n_classes, train_labels = len(ds.class_names), ds.labels("train")
-    if stored is not None:
+    if build is not None:  # another architecture on the same data (one-network families)
+        model = build(copy_settings, n_classes, frozen=stored is not None)
+    elif stored is not None:
         _, model = mobilenet_parts(copy_settings, n_classes, name=f"copy_{seed}")
+    else:
+        model = custom_cnn(copy_settings, n_classes, name=f"copy_{seed}")
+    if stored is not None:
         train = data.array_dataset([stored["train"]], np.tile(train_labels, settings.views),
                                    settings.batch_size, shuffle_seed=seed)
         val = data.array_dataset([stored["val"]], ds.labels("val"), settings.batch_size)
     else:
-        model = custom_cnn(copy_settings, n_classes, name=f"copy_{seed}")
         train = data.make_dataset(ds.files("train"), train_labels, settings.image_size,
                                   settings.batch_size, training=True, seed=seed)
         val = ds.val
@@ -150,6 +156,293 @@ def tta_model(member: keras.Model, image_size: int) -> keras.Model:
     images = keras.Input(shape=member.input_shape[1:])
     outputs = [member(view(images), training=False) for view in tta_views(image_size)]
     return keras.Model(images, layers.Average()(outputs), name=f"{member.name}_tta")
+
+
+# ---------- notebook 09: Put several members in one network: BatchEnsemble and packed ensembles
+FAST_WEIGHTS = {"class_name": "RandomNormal", "config": {"mean": 1.0, "stddev": 0.5}}
+
+
+def per_member(x, members: int, scale=None, shift=None):
+    """``x`` (the M members' slices one after another along the batch axis) times member i's
+    row of ``scale`` plus its row of ``shift`` (each (members, channels)), slice by slice."""
+    shape = tuple(x.shape[1:])
+    grouped = ops.reshape(x, (members, -1, *shape))
+    rows = (members, 1, *(1,) * (len(shape) - 1), shape[-1])
+    if scale is not None:
+        grouped = grouped * ops.reshape(scale, rows)
+    if shift is not None:
+        grouped = grouped + ops.reshape(shift, rows)
+    return ops.reshape(grouped, (-1, *shape))
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class BatchEnsembleDense(layers.Layer):
+    """``members`` dense layers in one (Wen et al. 2020): one shared kernel ``W`` and, per member
+    i, a fast weight ``r_i`` (one number per input), ``s_i`` (one per output) and a bias ``b_i``:
+    member i computes ``((x ∘ r_i) W) ∘ s_i + b_i``. The batch holds the members' inputs one
+    after another: member i reads the i-th of ``members`` equal slices."""
+
+    def __init__(self, units: int, members: int, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.members = int(units), int(members)
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        m, d = self.members, input_shape[-1]
+        self.kernel = self.add_weight(shape=(d, self.units), initializer="glorot_uniform",
+                                      name="kernel")
+        self.r = self.add_weight(shape=(m, d), initializer=FAST_WEIGHTS, name="r")
+        self.s = self.add_weight(shape=(m, self.units), initializer=FAST_WEIGHTS, name="s")
+        self.bias = self.add_weight(shape=(m, self.units), initializer="zeros", name="bias")
+
+    def call(self, inputs):
+        x = ops.matmul(per_member(inputs, self.members, self.r), self.kernel)
+        return self.activation(per_member(x, self.members, self.s, self.bias))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "members": self.members,
+                "activation": keras.activations.serialize(self.activation)}
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class BatchEnsembleConv2D(layers.Layer):
+    """``members`` convolutions in one (Wen et al. 2020): one shared kernel, and per member a
+    fast weight ``r_i`` per input channel, ``s_i`` per filter and a bias: member i convolves
+    ``x ∘ r_i`` with the shared kernel, then multiplies by ``s_i`` and adds ``b_i``. The batch
+    holds the members' inputs one after another, as in ``BatchEnsembleDense``."""
+
+    def __init__(self, filters: int, kernel_size, members: int, strides=1, padding="valid",
+                 activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.members = int(filters), int(members)
+        self.kernel_size = tuple(kernel_size) if isinstance(kernel_size, list | tuple) else (
+            int(kernel_size), int(kernel_size))
+        self.strides, self.padding = strides, padding
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        m, c = self.members, input_shape[-1]
+        self.kernel = self.add_weight(shape=(*self.kernel_size, c, self.filters),
+                                      initializer="glorot_uniform", name="kernel")
+        self.r = self.add_weight(shape=(m, c), initializer=FAST_WEIGHTS, name="r")
+        self.s = self.add_weight(shape=(m, self.filters), initializer=FAST_WEIGHTS, name="s")
+        self.bias = self.add_weight(shape=(m, self.filters), initializer="zeros", name="bias")
+
+    def call(self, inputs):
+        x = ops.conv(per_member(inputs, self.members, self.r), self.kernel,
+                     strides=self.strides, padding=self.padding)
+        return self.activation(per_member(x, self.members, self.s, self.bias))
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "members": self.members,
+                "kernel_size": self.kernel_size, "strides": self.strides,
+                "padding": self.padding,
+                "activation": keras.activations.serialize(self.activation)}
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class RepeatForMembers(layers.Layer):
+    """The batch repeated ``members`` times along the batch axis: every member gets the input."""
+
+    def __init__(self, members: int, **kwargs):
+        super().__init__(**kwargs)
+        self.members = int(members)
+
+    def call(self, inputs):
+        return ops.concatenate([inputs] * self.members, axis=0)
+
+    def get_config(self):
+        return {**super().get_config(), "members": self.members}
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class SplitMembers(RepeatForMembers):
+    """The members' slices of the batch side by side: (members x batch, classes) becomes
+    (batch, members, classes)."""
+
+    def call(self, inputs):
+        return ops.transpose(ops.reshape(inputs, (self.members, -1, inputs.shape[-1])), (1, 0, 2))
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class MeanOverMembers(layers.Layer):
+    """The ensemble's answer: the mean over the members' axis of (batch, members, classes)."""
+
+    def call(self, inputs):
+        return ops.mean(inputs, axis=1)
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class PackedDense(layers.Layer):
+    """``members`` dense layers side by side in one (a grouped dense layer, Laurent et al.
+    2023): the inputs are ``members`` equal groups of features, member i's ``units / members``
+    outputs read only its own group, with a kernel of its own."""
+
+    def __init__(self, units: int, members: int, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.members = int(units), int(members)
+        if self.units % self.members:
+            raise ValueError(f"units={units} must be a multiple of members={members}: each "
+                             f"member gets an equal share of the outputs.")
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        if input_shape[-1] % self.members:
+            raise ValueError(f"{input_shape[-1]} input features do not split into "
+                             f"{self.members} equal groups, one per member.")
+        self.kernel = self.add_weight(
+            shape=(self.members, input_shape[-1] // self.members, self.units // self.members),
+            initializer="glorot_uniform", name="kernel")
+        self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+
+    def call(self, inputs):
+        groups = ops.reshape(inputs, (-1, self.members, inputs.shape[-1] // self.members))
+        x = ops.einsum("bmi,mio->bmo", groups, self.kernel)
+        return self.activation(ops.reshape(x, (-1, self.units)) + self.bias)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "members": self.members,
+                "activation": keras.activations.serialize(self.activation)}
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class PackedConv2D(layers.Conv2D):
+    """``Conv2D(groups=members)``: member i's ``filters / members`` filters read only its own group
+    of input channels, with the same weights. It runs the ``members`` convolutions one after
+    another, since on a CPU TensorFlow compiles a grouped convolution with XLA, which is slow."""
+
+    def __init__(self, filters: int, kernel_size, members: int, **kwargs):
+        kwargs.pop("groups", None)
+        super().__init__(filters, kernel_size, groups=members, **kwargs)
+        self.members = int(members)
+
+    def convolution_op(self, inputs, kernel):
+        inputs = ops.split(inputs, self.members, axis=-1)
+        kernels = ops.split(kernel, self.members, axis=-1)
+        return ops.concatenate([super(PackedConv2D, self).convolution_op(x, k)
+                                for x, k in zip(inputs, kernels)], axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("groups")
+        return {**config, "members": self.members}
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class GroupFlatten(RepeatForMembers):
+    """Flatten feature maps whose channels are ``members`` groups (a grouped convolution's
+    output), member by member: each member's features stay together, as ``PackedDense`` reads
+    them. A plain ``Flatten`` would interleave the members' channels."""
+
+    def call(self, inputs):
+        h, w, c = inputs.shape[1:]
+        x = ops.reshape(inputs, (-1, h * w, self.members, c // self.members))
+        return ops.reshape(ops.transpose(x, (0, 2, 1, 3)), (-1, h * w * c))
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+def members_crossentropy(y_true, y_pred):
+    """The members' mean cross-entropy: ``y_pred`` holds each member's probabilities (batch,
+    members, classes), and every member learns from the same labels, as a copy would."""
+    labels = ops.broadcast_to(ops.reshape(ops.cast(y_true, "int32"), (-1, 1)),
+                              ops.shape(y_pred)[:2])
+    return ops.mean(keras.losses.sparse_categorical_crossentropy(labels, y_pred), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+def members_accuracy(y_true, y_pred):
+    """The accuracy of the members' mean probabilities."""
+    predicted = ops.argmax(ops.mean(y_pred, axis=1), axis=-1)
+    return ops.cast(ops.reshape(ops.cast(y_true, "int32"), (-1,)) == ops.cast(predicted, "int32"),
+                    "float32")
+
+
+# ---------- notebook 09: Put several members in one network: BatchEnsemble and packed ensembles
+def mobilenet_top(settings, n_classes: int) -> keras.Model:
+    """The trainable top of MobileNet that a copy's head starts with (notebook 04)."""
+    _, head = mobilenet_parts(settings, n_classes)
+    return next(layer for layer in head.layers if isinstance(layer, keras.Model))
+
+
+def compiled(inputs, members_probs, frozen: bool, name: str) -> keras.Model:
+    """A network giving each member's probabilities (batch, members, classes), compiled with
+    the copies' optimizer: the members' mean cross-entropy, and the accuracy of their mean."""
+    model = keras.Model(inputs, members_probs, name=name)
+    optimizer = (keras.optimizers.SGD(learning_rate=1e-3, momentum=0.9) if frozen
+                 else keras.optimizers.RMSprop())
+    model.compile(optimizer=optimizer, loss=members_crossentropy, metrics=[members_accuracy])
+    return model
+
+
+def batch_ensemble_network(settings, n_classes: int, members: int, frozen: bool,
+                           name: str = "batch_ensemble") -> keras.Model:
+    """The copies' architecture with ``members`` BatchEnsemble members. ``frozen``: MobileNet's
+    head on the stored bottom's output, its top shared and run once, then every dense layer
+    BatchEnsemble; else the custom CNN with every convolution and dense layer BatchEnsemble."""
+    if frozen:
+        top = mobilenet_top(settings, n_classes)
+        inputs = keras.Input(shape=top.input_shape[1:], name="mobilenet_features")
+        x = RepeatForMembers(members)(top(inputs, training=False))
+        x = layers.Flatten()(layers.Dropout(0.5)(x))
+        x = layers.Dropout(0.5)(BatchEnsembleDense(32, members, "relu")(x))
+        hidden = (16,)
+    else:
+        inputs = models.image_input(settings)
+        x = layers.Rescaling(1.0 / 255)(augmentation(seed=settings.seed)(inputs))
+        x = RepeatForMembers(members)(x)
+        for filters in (32, 64, 128, 256):
+            x = BatchEnsembleConv2D(filters, 3, members, activation="relu")(x)
+            x = layers.MaxPooling2D(2)(x)
+        x = layers.Flatten()(layers.Dropout(0.25)(x))
+        hidden = (128, 64)
+    for units in hidden:
+        x = BatchEnsembleDense(units, members, "relu")(x)
+    x = BatchEnsembleDense(n_classes, members, "softmax")(x)
+    return compiled(inputs, SplitMembers(members)(x), frozen, name)
+
+
+def packed_network(settings, n_classes: int, members: int, frozen: bool, alpha: float = 2.0,
+                   name: str = "packed") -> keras.Model:
+    """The copies' architecture as ``members`` packed members (Laurent et al. 2023): every
+    layer ``alpha`` times as wide, its units split into ``members`` groups that only read their
+    own group of the layer before (grouped convolutions and dense layers). The first layer reads
+    the shared input. ``frozen``: MobileNet's head on the stored bottom's output, its top shared;
+    else the custom CNN."""
+    def width(units):  # the layer's units, alpha times as many, an equal share per member
+        return members * max(1, round(alpha * units / members))
+
+    if frozen:
+        top = mobilenet_top(settings, n_classes)
+        inputs = keras.Input(shape=top.input_shape[1:], name="mobilenet_features")
+        x = layers.Flatten()(layers.Dropout(0.5)(top(inputs, training=False)))
+        x = layers.Dropout(0.5)(layers.Dense(width(32), activation="relu")(x))
+        hidden = (16,)
+    else:
+        inputs = models.image_input(settings)
+        x = layers.Rescaling(1.0 / 255)(augmentation(seed=settings.seed)(inputs))
+        for i, filters in enumerate((32, 64, 128, 256)):
+            x = (layers.Conv2D(width(filters), 3, activation="relu") if i == 0 else
+                 PackedConv2D(width(filters), 3, members, activation="relu"))(x)
+            x = layers.MaxPooling2D(2)(x)
+        x = GroupFlatten(members)(layers.Dropout(0.25)(x))
+        hidden = (128, 64)
+    for units in hidden:
+        x = PackedDense(width(units), members, "relu")(x)
+    x = PackedDense(members * n_classes, members)(x)
+    x = layers.Softmax()(layers.Reshape((members, n_classes))(x))
+    return compiled(inputs, x, frozen, name)
+
+
+def members_mean(model: keras.Model) -> keras.Model:
+    """The deployable ensemble: ``model``'s members' probabilities, averaged."""
+    return keras.Model(model.inputs, MeanOverMembers()(model.outputs[0]),
+                       name=f"{model.name}_mean")
 
 
 # ---------- notebook 09: Judge each family against every model of its own recipe
