@@ -64,6 +64,11 @@ def results_path(settings: Settings, notebook: str = "06_evaluation") -> Path:
     return settings.path(catalogue.RESULTS_FILES[notebook])
 
 
+def summary_path(settings: Settings) -> Path:
+    """The series' answer, written by notebook 09 beside its own results."""
+    return settings.path("results_summary.json")
+
+
 def shift_predictions_path(settings: Settings) -> Path:
     """Every model's probabilities on notebook 07's clean and corrupted copies."""
     return settings.path("predictions", "under_shift.npz")

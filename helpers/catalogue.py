@@ -109,10 +109,11 @@ def control_parts(name: str) -> tuple[str, str]:
 
 
 CONTROL_NAMES = tuple(control_name(c, m) for c in CONTROLLED for m in MEMBERS)
-#: The results files, by the notebook that writes them (``summary``: the series' answer, 09).
+#: The results files, by the notebook that writes them (09 also writes the series' answer,
+#: ``artifacts.summary_path``).
 RESULTS_FILES = {"06_evaluation": "results.json", "07_under_shift": "results_shift.json",
                  "08_distillation": "results_distillation.json",
-                 "09_families": "results_families.json", "summary": "results_summary.json"}
+                 "09_families": "results_families.json"}
 #: Which notebook makes each named artifact: the members (and their heads' histories), the
 #: ensembles and controls, and the rest.
 MADE_BY = {**{f"{member}{part}": notebook for member, notebook in MEMBERS.items()

@@ -175,7 +175,7 @@ def summary_markdown(summary: dict, key: str = "cells") -> str:
 def write_summary(settings: Settings, summary: dict):
     """``results_summary.json`` and ``results_summary.md``: the answer table (when the summary
     has one), both grids and the recommendation."""
-    json_path = artifacts.write_json(artifacts.results_path(settings, "summary"), summary)
+    json_path = artifacts.write_json(artifacts.summary_path(settings), summary)
     recommendation = summary.get("recommendation", {})
     answer = summary.get("answer_table")
     text = ("# When does an ensemble pay?\n\n" + (f"{answer}\n\n" if answer else "")

@@ -253,9 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     artifacts.write_json(out_dir / "timings.json",
                          {"preset": settings.preset, "seconds": dict(timings)})
     print(f"Executed notebooks: {out_dir}")
-    for notebook in ("06_evaluation", "summary"):  # the leaderboard, then the series' answer
-        results = artifacts.results_path(settings, notebook).with_suffix(".md")
-        if results.exists() and (notebook != "summary" or chosen[-1] == NOTEBOOKS[-1]):
+    # the leaderboard, then the series' answer (when this run ended with notebook 09)
+    tables = [artifacts.results_path(settings)] + (
+        [artifacts.summary_path(settings)] if chosen[-1] == NOTEBOOKS[-1] else [])
+    for results in (path.with_suffix(".md") for path in tables):
+        if results.exists():
             print("\n" + results.read_text(encoding="utf-8"))
     if args.html:
         from helpers import site

@@ -84,7 +84,7 @@ def headline(settings: config.Settings, name: str) -> list[str]:
         results = _read_json(artifacts.results_path(settings, name)) or {}
         lines += _results_headline(name, results)
         if name == catalogue.NOTEBOOKS[-1]:
-            summary = _read_json(artifacts.results_path(settings, "summary")) or {}
+            summary = _read_json(artifacts.summary_path(settings)) or {}
             lines += _results_headline("summary", summary)
     return lines
 
