@@ -169,7 +169,8 @@ def scan(data_dir: Path, check: bool = True) -> Scan:
     canonical = set(catalogue.CLASS_NAMES) <= names
     files: dict[str, list[Path]] = {}
     for folder in folders:
-        if folder.name.startswith((".", "_")) or (canonical and folder.name not in catalogue.CLASS_NAMES):
+        stray = canonical and folder.name not in catalogue.CLASS_NAMES
+        if folder.name.startswith((".", "_")) or stray:
             skipped.append((folder, "folder ignored: not a class folder"))
             continue
         kept = []
@@ -243,9 +244,9 @@ MIN_PER_CLASS = 6
 def _manifest_rows(scan_result: Scan, settings: Settings, split_with) -> list[dict]:
     """Every image of the dataset with its split, cut by ``split_with`` (notebook 01's
     ``stratified_split``) from the whole dataset, so validation and test are the dataset's own
-    shares (``Settings.val_fraction``, ``test_fraction``); ``max_per_class`` then keeps at most that many training images per class (a seeded
-    choice) and marks the others ``train_unused``: it caps the cost of training, not the data that
-    judges the models."""
+    shares (``Settings.val_fraction``, ``test_fraction``); ``max_per_class`` then keeps at most
+    that many training images per class (a seeded choice) and marks the others
+    ``train_unused``: it caps the cost of training, not the data that judges the models."""
     files = [(name, path) for name in sorted(scan_result.files)
              for path in scan_result.files[name]]
     labels = np.array([name for name, _ in files])
