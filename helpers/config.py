@@ -187,9 +187,13 @@ class Settings:
                            "designed for."],
                   "random": ["random weights frozen where ImageNet weights would be: the "
                              "members learn little; this times the code."]}.get(self.weights, [])
-        if self.weights != "imagenet":
+        if self.weights == "none":
             notes.append("passages marked **With ImageNet weights:** describe the other path; "
                          "those marked **Without ImageNet weights:** describe this run.")
+        elif self.weights == "random":
+            notes.append("passages marked **With ImageNet weights:** describe this run's code "
+                         "path (a frozen bottom), here with random weights in it; those marked "
+                         "**Without ImageNet weights:** describe ENSEMBLE_WEIGHTS=none.")
         elif self.image_size < 96:
             notes.append(f"images of {self.image_size} px: passages marked **With ImageNet "
                          f"weights:** assume photos of 96 px or more, as ImageNet's features "

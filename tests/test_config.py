@@ -115,7 +115,7 @@ def test_random_weights_are_frozen_like_imagenet_ones_for_timing():
 @pytest.mark.parametrize("extra, marked", [
     ({"ENSEMBLE_PRESET": "cpu"}, None),
     ({"ENSEMBLE_PRESET": "cpu", "ENSEMBLE_WEIGHTS": "none"}, "describe this run"),
-    ({"ENSEMBLE_PRESET": "smoke"}, "describe this run"),
+    ({"ENSEMBLE_PRESET": "smoke"}, "describe this run's code path"),
     ({"ENSEMBLE_PRESET": "cpu", "ENSEMBLE_IMAGE_SIZE": "64"}, "assume photos of 96 px"),
 ])
 def test_the_banner_names_the_passages_of_the_other_path(extra, marked):
