@@ -51,7 +51,8 @@ PAIRS = (("06: ensemble − best member", "results", "ensemble_vs_best_member"),
          ("06: ensemble − control", "results", "ensemble_vs_control"),
          ("08: student − member", "results_distillation", "student_vs_member"),
          ("08: student − control", "results_distillation", "student_vs_control"))
-FAMILIES = ("deep_ensemble", "snapshot", "mc_dropout", "tta", "trio", "stacking")
+FAMILIES = ("deep_ensemble", "snapshot", "mc_dropout", "tta", "batch_ensemble", "packed", "trio",
+            "stacking")
 #: The measures: (name in the table, key prefix, lower is better).
 MEASURES = (("accuracy", "accuracy", False), ("cal. log-loss", "nll_ts", True))
 #: Names each run chose: (row, results file, key).
