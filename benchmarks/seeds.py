@@ -93,7 +93,7 @@ def comparison(compares: list, refs: list, key: str, lower: bool) -> dict:
     cis = [[float(x) for x in c[f"{key}_ci95"]] for c in compares]
     words = [verdict(d, ci, lower) for d, ci in zip(diffs, cis)]
     word = across(words)
-    vs = f" (vs {refs[0]})" if len(refs) == 1 else f" (vs {len(compares)})" if refs else ""
+    vs = f" (vs {refs[0]})" if len(refs) == 1 else f" (vs each of {len(compares)})" if refs else ""
     if len(diffs) == 1:
         text = f"{signed(diffs[0])} [{signed(cis[0][0])}, {signed(cis[0][1])}] {word}{vs}"
         return {"diff": diffs[0], "ci95": cis[0], "verdict": word, "vs": refs, "text": text}
