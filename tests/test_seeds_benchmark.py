@@ -94,7 +94,7 @@ def test_several_copies_give_the_range_and_09s_rule():
               compare(0.08, (0.02, 0.12))])
     table = rows(seeds.build_table({1: run(all_better), 2: run(all_better), 3: run(mixed)}))
     row = table["09: deep_ensemble − own single: accuracy"]
-    assert row["cells"]["1"]["text"] == "+0.030 to +0.150 better (vs 3)"
+    assert row["cells"]["1"]["text"] == "+0.030 to +0.150 better (vs each of 3)"
     assert row["cells"]["1"]["range"] == [0.03, 0.15]
     assert row["cells"]["3"]["verdict"] == "varies by copy"
     assert row["agreement"] == "varies"
