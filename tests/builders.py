@@ -33,8 +33,10 @@ def make_image_folder(root: Path, classes=("cat", "dog", "fruit"), per_class: in
 
 def run_python(code: str, env: dict | None = None, timeout: int = 120,
                args: list[str] = ()) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh Python process (a new TensorFlow runtime), with ``args``."""
-    full_env = {**os.environ, **(env or {})}
+    """Run ``code`` in a fresh Python process (a new TensorFlow runtime), with ``args``. The
+    data is the generated dataset unless ``env`` names other: the caller's settings decide it,
+    not an ENSEMBLE_DATA_DIR the test session kept."""
+    full_env = {**{k: v for k, v in os.environ.items() if k != "ENSEMBLE_DATA_DIR"}, **(env or {})}
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout)
 

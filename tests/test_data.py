@@ -257,6 +257,7 @@ def test_augmentation_only_acts_in_training():
 
 def test_describe_command_on_the_generated_dataset(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ENSEMBLE_ARTIFACTS_DIR", str(tmp_path))  # the smoke preset (conftest)
+    monkeypatch.delenv("ENSEMBLE_DATA_DIR", raising=False)  # the generated dataset, even then
     assert data.main(["describe"]) == 0
     assert "No split yet: 01_data_preview.ipynb makes it." in capsys.readouterr().out
     data.load_split(config.load(), split_with=data_prep.stratified_split)  # notebook 01's
