@@ -234,11 +234,13 @@ def save_predictions(settings: Settings, name: str, probabilities: dict[str, np.
                      data, features: dict[str, np.ndarray] | None = None) -> Path:
     """Cache class probabilities of some splits (``{"val": ..., "test": ...}``), and optionally
     a member's penultimate features, with their labels, file order, class names and the
-    settings and split that made them. ``data`` is a ``helpers.data.Data`` or ``Split``."""
+    settings and split that made them. ``data`` is a ``helpers.data.Data`` or ``Split``.
+    Features are stored in float16, half the bytes of a workshop's bundle (VGG16's are the
+    largest file in it), and read back as float32."""
     root = data.split.root if hasattr(data, "split") else data.root
     arrays = {}
     for split, values in (features or {}).items():
-        arrays[f"{split}_features"] = np.asarray(values, dtype="float32")
+        arrays[f"{split}_features"] = np.asarray(values, dtype="float16")
     for split, probs in probabilities.items():
         labels = data.labels(split)
         if len(probs) != len(labels):
@@ -273,7 +275,8 @@ def _load(settings: Settings, path: Path, name: str, what: str) -> dict:
                                    f"(settings: {settings.run_name}).")
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as archive:
-            loaded = {key: archive[key] for key in archive.files}
+            loaded = {key: archive[key].astype("float32") if key.endswith("_features")
+                      else archive[key] for key in archive.files}
         recorded = json.loads(str(loaded.pop("provenance")))
     else:
         loaded = json.loads(path.read_text(encoding="utf-8"))
