@@ -136,21 +136,15 @@ def made_by(artifact: str) -> str:
     return MADE_BY[artifact]
 
 
-def needs(name: str) -> list[str]:
-    """Every notebook that must run before ``name`` (its reads, and theirs), in series order."""
-    if name not in BY_NAME:
-        raise ValueError(f"No notebook called {name!r}; the notebooks are: {', '.join(BY_NAME)}.")
-    found, todo = set(), list(BY_NAME[name].reads)
+def plan(names) -> list[str]:
+    """``names`` and every notebook they need (their reads, and theirs), each once, in the order
+    they must run: the series in order, then the solutions."""
+    if unknown := [name for name in names if name not in BY_NAME]:
+        raise ValueError(f"No notebook called {unknown[0]!r}; the notebooks are: "
+                         f"{', '.join(BY_NAME)}.")
+    found, todo = set(), list(names)
     while todo:
-        current = todo.pop()
-        if current not in found:
+        if (current := todo.pop()) not in found:
             found.add(current)
             todo += BY_NAME[current].reads
     return [notebook.name for notebook in EVERY if notebook.name in found]
-
-
-def plan(names) -> list[str]:
-    """``names`` and every notebook they need, each once, in the order they must run: the
-    series in order, then the solutions."""
-    wanted = {n for name in names for n in (*needs(name), name)}
-    return [notebook.name for notebook in EVERY if notebook.name in wanted]

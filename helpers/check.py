@@ -105,14 +105,6 @@ def packages(root: Path) -> list[Line]:
     return lines
 
 
-def gpus() -> int:
-    """How many GPUs TensorFlow sees (the preset ``auto`` picks ``gpu`` when there is one)."""
-    config.detect_preset()  # imports TensorFlow quietly
-    import tensorflow as tf
-
-    return len(tf.config.list_physical_devices("GPU"))
-
-
 def preset(env: dict, seen_gpus: int) -> Line:
     """The preset these settings use, what ``auto`` chooses here and why."""
     auto = "gpu" if seen_gpus else "cpu"
@@ -159,16 +151,16 @@ def weights(settings: Settings) -> Line:
 
     files = models.weight_files(settings.image_size)
     missing = {name: path for name, path in files.items() if not path.exists()}
-    names = " and ".join(path.name for path in files.values())
     if not missing:
-        return Line(OK, "weights", f"{names} in {next(iter(files.values())).parent}")
-    fix = (f"python -m helpers.models fetch-weights (online; offline: copy "
-           f"{' and '.join(path.name for path in missing.values())} into "
-           f"{next(iter(missing.values())).parent})")
+        return Line(OK, "weights", f"{' and '.join(path.name for path in files.values())} in "
+                                   f"{next(iter(files.values())).parent}")
     if settings.weights != "imagenet":
         return Line(OK, "weights", f"none needed (ENSEMBLE_WEIGHTS is {settings.weights} in "
                                    f"these settings)")
-    return Line(MISSING, "weights", f"not in Keras' cache: {', '.join(missing)}", fix)
+    return Line(MISSING, "weights", f"not in Keras' cache: {', '.join(missing)}",
+                f"python -m helpers.models fetch-weights (online; offline: copy "
+                f"{' and '.join(path.name for path in missing.values())} into "
+                f"{next(iter(missing.values())).parent})")
 
 
 def members(settings: Settings) -> Line:
@@ -261,7 +253,7 @@ def run(env: dict | None = None) -> list[Line]:
     root = config.project_root()
     lines = _attempt("Python", lambda: python_version(root))
     lines += _attempt("packages", lambda: packages(root))
-    lines += _attempt("preset", lambda: preset(env, gpus()))
+    lines += _attempt("preset", lambda: preset(env, config.gpus()))
     try:
         settings = config.load(env)
     except ValueError as error:

@@ -183,17 +183,16 @@ class Settings:
                 f"subset of the photos (at most {self.subset_per_class} per class)")
         notes = [f"{tiny} and few epochs: the numbers test the code, not the method. Use the cpu "
                  f"or gpu preset for findings."] if self.subset_per_class else []
-        notes += {"none": ["no ImageNet weights: the members are weaker than the series is "
-                           "designed for."],
-                  "random": ["random weights frozen where ImageNet weights would be: the "
-                             "members learn little; this times the code."]}.get(self.weights, [])
         if self.weights == "none":
-            notes.append("passages marked **With ImageNet weights:** describe the other path; "
-                         "those marked **Without ImageNet weights:** describe this run.")
+            notes += ["no ImageNet weights: the members are weaker than the series is designed "
+                      "for.", "passages marked **With ImageNet weights:** describe the other "
+                      "path; those marked **Without ImageNet weights:** describe this run."]
         elif self.weights == "random":
-            notes.append("passages marked **With ImageNet weights:** describe this run's code "
-                         "path (a frozen bottom), here with random weights in it; those marked "
-                         "**Without ImageNet weights:** describe ENSEMBLE_WEIGHTS=none.")
+            notes += ["random weights frozen where ImageNet weights would be: the members learn "
+                      "little; this times the code.", "passages marked **With ImageNet "
+                      "weights:** describe this run's code path (a frozen bottom), here with "
+                      "random weights in it; those marked **Without ImageNet weights:** "
+                      "describe ENSEMBLE_WEIGHTS=none."]
         elif self.image_size < 96:
             notes.append(f"images of {self.image_size} px: passages marked **With ImageNet "
                          f"weights:** assume photos of 96 px or more, as ImageNet's features "
@@ -228,14 +227,14 @@ def _read(name: str, raw: str):
     return value
 
 
-def detect_preset() -> str:
-    """``gpu`` when TensorFlow sees a GPU, else ``cpu``."""
+def gpus() -> int:
+    """How many GPUs TensorFlow sees (the preset ``auto`` is ``gpu`` when there is one)."""
     from helpers import quiet_tensorflow
 
     quiet_tensorflow()  # a no-op where TensorFlow is already imported
     import tensorflow as tf
 
-    return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    return len(tf.config.list_physical_devices("GPU"))
 
 
 def load(env: dict | None = None) -> Settings:
@@ -245,7 +244,7 @@ def load(env: dict | None = None) -> Settings:
     """
     env = dict(os.environ if env is None else env)
     preset = env.get(PRESET_VARIABLE, "auto").strip().lower() or "auto"
-    preset = detect_preset() if preset == "auto" else preset
+    preset = ("gpu" if gpus() else "cpu") if preset == "auto" else preset
     if preset not in PRESETS:
         raise ValueError(f"{PRESET_VARIABLE}={preset!r} is not a preset; "
                          f"choose one of: auto, {', '.join(PRESET_NAMES)}.")

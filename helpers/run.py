@@ -61,12 +61,10 @@ def missing_inputs(settings: config.Settings, chosen: list[str]) -> list[str]:
 
 
 def _heading_of(nb, index: int) -> str:
-    for cell in reversed(nb.cells[:index]):
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("#"):
-                    return line.lstrip("# ").strip()
-    return "(before the first heading)"
+    """The first heading of the last markdown cell with one above cell ``index``."""
+    return next((line.lstrip("# ").strip() for cell in reversed(nb.cells[:index])
+                 if cell.cell_type == "markdown" for line in cell.source.splitlines()
+                 if line.startswith("#")), "(before the first heading)")
 
 
 class Progress:
@@ -91,9 +89,6 @@ class Progress:
         self._stop.clear()
         self._ticker = threading.Thread(target=self._tick, daemon=True)
         self._ticker.start()
-
-    def enter_section(self, heading: str) -> None:
-        self.section = heading
 
     def line(self) -> str:
         minutes, seconds = divmod(int(time.perf_counter() - self.start), 60)
@@ -129,7 +124,7 @@ def execute(path: Path, out_dir: Path, progress: Progress | None = None,
 
     def on_cell_start(cell, cell_index, **_):
         if progress is not None and cell.cell_type == "code":
-            progress.enter_section(_heading_of(nb, cell_index))
+            progress.section = _heading_of(nb, cell_index)
 
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
@@ -154,8 +149,7 @@ def execute(path: Path, out_dir: Path, progress: Progress | None = None,
                        and c.get("execution_count")), default=len(nb.cells))
         raise RunError(name, _heading_of(nb, running),
                        "the kernel died (killed, or out of memory). Artifacts are written "
-                       "atomically, "
-                       f"so rerun with `python -m helpers.run --from {name[:2]}`",
+                       f"atomically, so rerun with `python -m helpers.run --from {name[:2]}`",
                        out_dir / f"{name}.ipynb") from None
     finally:
         nbformat.write(nb, out_dir / f"{name}.ipynb")

@@ -108,7 +108,7 @@ def test_progress_shows_the_running_section_on_a_terminal_and_one_line_elsewhere
     log = io.StringIO()  # not a terminal: no redrawing, one line per notebook
     progress = run.Progress(log)
     progress.begin("[2/6] 02_custom_cnn")
-    progress.enter_section("Train it")
+    progress.section = "Train it"
     progress.end("done in 1.0 s")
     assert log.getvalue() == "[2/6] 02_custom_cnn ... done in 1.0 s\n"
 
