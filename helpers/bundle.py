@@ -18,9 +18,7 @@ files go unchanged into the learner's run folder for the same settings.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
-import io
 import json
 import sys
 import zipfile
@@ -103,7 +101,7 @@ def unpack(settings: Settings, source: Path) -> list[Path]:
     if not settings.uses_generated_data:  # the same files as the split's (in any folder)
         root = data.locate_dataset(settings.data_dir)
         split = files[str(artifacts.split_path(settings).relative_to(settings.run_dir))]
-        rows = list(csv.DictReader(io.StringIO(split.decode("utf-8"))))
+        rows = data.read_manifest(split.decode("utf-8"))
         if changed := data.changed_files(root, rows):
             raise ValueError(f"{source} was packed for other data files: {len(changed)} of its "
                              f"split's {len(rows)} files are missing or differ in size in "
@@ -116,12 +114,8 @@ def unpack(settings: Settings, source: Path) -> list[Path]:
         raise ValueError(f"{settings.run_dir} already holds other versions of "
                          f"{', '.join(clashes)}; move that folder away to unpack the bundle. "
                          f"Nothing was unpacked.")
-    written = []
-    for name, content in files.items():
-        path = settings.run_dir / name
-        if not path.exists():
-            written.append(artifacts.write_atomic(path, lambda tmp, c=content: tmp.write_bytes(c)))
-    return written
+    return [artifacts.write_atomic(settings.run_dir / name, lambda t, c=content: t.write_bytes(c))
+            for name, content in files.items() if not (settings.run_dir / name).exists()]
 
 
 def main(argv: list[str] | None = None) -> int:

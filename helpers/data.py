@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
 import warnings
 from collections import Counter
@@ -61,15 +62,12 @@ def locate_dataset(path: Path, max_depth: int = 3) -> Path:
     path = Path(path)
     if not path.is_dir():
         raise DatasetError(f"Dataset folder not found: {path}\n" + how_to_get_the_data(path))
-    looked = []
-    frontier = [path]
+    looked, frontier = [], [path]
     for _ in range(max_depth + 1):
-        found = [f for f in frontier if _looks_like_root(f)]
         looked += frontier
-        if found:
+        if found := [f for f in frontier if _looks_like_root(f)]:
             # Prefer the canonical name when several candidates exist (data/, natural_images/).
-            found.sort(key=lambda f: (f.name != "natural_images", len(f.parts), str(f)))
-            return found[0]
+            return min(found, key=lambda f: (f.name != "natural_images", len(f.parts), str(f)))
         frontier = [c for f in frontier for c in sorted(f.iterdir())
                     if c.is_dir() and not c.name.startswith(".")]
     shown = ", ".join(str(p) for p in looked[:6]) + (" ..." if len(looked) > 6 else "")
@@ -88,10 +86,9 @@ def download(target: Path, timeout: float = 5.0) -> Path:
             f"or set ENSEMBLE_DATA_DIR to where it is.")
     import kagglehub
 
-    handle = f"{KAGGLE_DATASET}/versions/{KAGGLE_VERSION}"
     target.mkdir(parents=True, exist_ok=True)
-    downloaded = kagglehub.dataset_download(handle, output_dir=str(target))
-    return locate_dataset(Path(downloaded))
+    return locate_dataset(Path(kagglehub.dataset_download(
+        f"{KAGGLE_DATASET}/versions/{KAGGLE_VERSION}", output_dir=str(target))))
 
 
 # --------------------------------------------------------------------------- scan
@@ -165,8 +162,7 @@ def scan(data_dir: Path, check: bool = True) -> Scan:
     root = locate_dataset(Path(data_dir))
     skipped: list[tuple[Path, str]] = []
     folders = sorted(p for p in root.iterdir() if p.is_dir())
-    names = {p.name for p in folders}
-    canonical = set(catalogue.CLASS_NAMES) <= names
+    canonical = set(catalogue.CLASS_NAMES) <= {p.name for p in folders}
     files: dict[str, list[Path]] = {}
     for folder in folders:
         stray = canonical and folder.name not in catalogue.CLASS_NAMES
@@ -303,9 +299,9 @@ def write_manifest(path: Path, rows: list[dict]) -> None:
     artifacts.write_atomic(path, write)
 
 
-def read_manifest(path: Path) -> list[dict]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return [dict(r, bytes=int(r["bytes"])) for r in csv.DictReader(handle)]
+def read_manifest(text: str) -> list[dict]:
+    """The rows of a ``split.csv`` (its text), sizes as numbers."""
+    return [dict(r, bytes=int(r["bytes"])) for r in csv.DictReader(io.StringIO(text))]
 
 
 def dataset_root(settings: Settings) -> Path:
@@ -327,13 +323,12 @@ def load_split(settings: Settings, scan_result: Scan | None = None, split_with=N
     root = scan_result.root if scan_result else dataset_root(settings)
     manifest = artifacts.split_path(settings)
     if manifest.exists():
-        rows = read_manifest(manifest)
+        rows = read_manifest(manifest.read_text(encoding="utf-8"))
         if changed := changed_files(root, rows):
             raise DatasetError(
                 f"The dataset changed since the split was saved in {manifest}: {len(changed)} "
                 f"file(s) missing or modified (e.g. {changed[0]}). Restore them, or delete "
-                f"{manifest} (and the "
-                f"models in {settings.run_dir}) to split again and retrain.")
+                f"{manifest} (and the models in {settings.run_dir}) to split again and retrain.")
     elif split_with is None:
         raise artifacts.MissingArtifactError(
             f"No split saved for settings {settings.run_name} ({manifest} is missing). Run "
@@ -369,11 +364,9 @@ def make_dataset(files: list[Path], labels: np.ndarray, image_size: int, batch_s
     """
     import tensorflow as tf
 
-    paths = tf.constant([str(p) for p in files])
-    targets = np.asarray(labels)
     # integer labels, or one row of float targets per image (e.g. notebook 08's teacher targets)
-    targets = targets.astype("int32") if targets.ndim == 1 else targets.astype("float32")
-    ds = tf.data.Dataset.from_tensor_slices((paths, targets))
+    targets = np.asarray(labels, dtype="int32" if np.ndim(labels) == 1 else "float32")
+    ds = tf.data.Dataset.from_tensor_slices((tf.constant([str(p) for p in files]), targets))
     ds = ds.map(lambda p, y: (decode_and_resize(p, image_size), y),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).cache()
     if training:
@@ -467,8 +460,7 @@ def image_sizes(files: list[Path]) -> np.ndarray:
 # --------------------------------------------------------------------------- command line
 def describe(settings: Settings) -> str:
     """The dataset summary printed by ``python -m helpers.data describe``."""
-    root = dataset_root(settings)
-    result = scan(root)
+    result = scan(dataset_root(settings))
     if not artifacts.split_path(settings).exists():
         return (f"{settings}\n\n{result}\n\nNo split yet: "
                 f"{catalogue.made_by('split')}.ipynb makes it.")

@@ -21,7 +21,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from helpers import catalogue
+from helpers import artifacts, catalogue
 
 
 MARKER = "#| export"
@@ -114,20 +114,16 @@ def stale() -> dict[str, str]:
 
 
 def write_all() -> list[Path]:
-    """Rewrite every lesson module from its notebook, remove those no notebook exports; return
-    the files that changed."""
-    changed, wanted = [], rendered()
-    for module, (_, text) in wanted.items():
+    """Rewrite every stale lesson module from its notebook, remove those no notebook exports;
+    return the files that changed."""
+    wanted, changed = rendered(), []
+    for module in stale():
         path = LESSON_DIR / f"{module}.py"
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            tmp = path.with_suffix(".partial")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
-            changed.append(path)
-    for path in LESSON_DIR.glob("*.py"):
-        if path.stem not in wanted and path.stem != "__init__":
+        if module in wanted:
+            artifacts.write_text(path, wanted[module][1])
+        else:
             path.unlink()
-            changed.append(path)
+        changed.append(path)
     return changed
 
 

@@ -20,7 +20,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from helpers import artifacts, catalogue, config, export
+from helpers import artifacts, catalogue, config, data, export
 
 
 def run_seconds(nb: dict) -> float | None:
@@ -59,11 +59,11 @@ def headline(settings: config.Settings, name: str) -> list[str]:
     member = {notebook: m for m, notebook in catalogue.MEMBERS.items()}.get(name)
     if name == catalogue.NOTEBOOKS[0]:
         try:
-            with artifacts.split_path(settings).open(encoding="utf-8") as f:
-                parts = [row["split"] for row in csv.DictReader(f)]
+            parts = [row["split"] for row in data.read_manifest(
+                artifacts.split_path(settings).read_text(encoding="utf-8"))]
             lines.append("split: " + ", ".join(f"{parts.count(p)} {p}"
                                                for p in ("train", "val", "test")))
-        except (OSError, KeyError):
+        except (OSError, KeyError, ValueError):
             pass
     elif member:
         best = next(filter(None, (_best_epoch(artifacts.history_path(settings, h))
@@ -126,18 +126,12 @@ def _results_headline(name: str, results: dict) -> list[str]:
     return []
 
 
-def render(path: Path, out: Path) -> Path:
-    """One executed notebook as a self-contained HTML page (figures embedded as data URIs)."""
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter(template_name="lab").from_filename(str(path))
-    out.write_text(body, encoding="utf-8")
-    return out
-
-
 def build(settings: config.Settings, out_dir: Path | None = None) -> Path:
     """Render every executed notebook of the run with ``settings`` into ``out_dir`` (default
-    ``<run folder>/site``) and write its ``index.html``; return the index's path."""
+    ``<run folder>/site``) and write its ``index.html``; return the index's path. Each page is
+    self-contained: nbconvert embeds the figures as data URIs."""
+    from nbconvert import HTMLExporter
+
     executed = artifacts.executed_dir(settings)
     found = [n for n in catalogue.EVERY if (executed / f"{n.name}.ipynb").exists()]
     if not found:
@@ -149,7 +143,9 @@ def build(settings: config.Settings, out_dir: Path | None = None) -> Path:
     for notebook in found:
         source = executed / f"{notebook.name}.ipynb"
         nb = json.loads(source.read_text(encoding="utf-8"))
-        page = render(source, out_dir / f"{notebook.name}.html")
+        page = out_dir / f"{notebook.name}.html"
+        page.write_text(HTMLExporter(template_name="lab").from_filename(str(source))[0],
+                        encoding="utf-8")
         numbers = "<br>".join(html.escape(line) for line in headline(settings, notebook.name))
         seconds = run_seconds(nb) or 0
         took = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
