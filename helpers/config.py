@@ -37,10 +37,9 @@ PRESETS: dict[str, dict] = {
     # on generated images, as small and short as the code allows.
     "smoke": {"image_size": 48, "epochs": 2, "weights": "random", "batch_size": 32,
               "max_per_class": None, "generated_data": True, "needs_gpu": False,
-              "shift_images": None,
-              "corruptions": ("gaussian_noise", "gaussian_blur"), "latency_calls": 2,
-              "views": 2, "combiner_epochs": 20, "family_members": 2, "dropout_samples": 2,
-              "folds": 2, "subset_per_class": 24},
+              "shift_images": None, "corruptions": ("gaussian_noise", "gaussian_blur"),
+              "latency_calls": 2, "views": 2, "combiner_epochs": 20, "family_members": 2,
+              "dropout_samples": 2, "folds": 2, "subset_per_class": 24},
     # The split is the whole dataset's; only training is capped (100 images per class). Frozen
     # parts run once per stored view (2 views: more leave no margin for a slower machine).
     # Sized by end-to-end runs on a generated dataset of the real size
@@ -48,8 +47,7 @@ PRESETS: dict[str, dict] = {
     # the test images in three corruption types (enough to tell gaps of a few points apart).
     "cpu": {"image_size": 128, "epochs": 10, "weights": "imagenet", "batch_size": 32,
             "max_per_class": 100, "generated_data": False, "needs_gpu": False,
-            "shift_images": 256,
-            "corruptions": ("gaussian_noise", "gaussian_blur", "contrast"),
+            "shift_images": 256, "corruptions": ("gaussian_noise", "gaussian_blur", "contrast"),
             "latency_calls": 3, "views": 2, "combiner_epochs": 100, "family_members": 3,
             "dropout_samples": 16, "folds": 5, "subset_per_class": None},
     "gpu": {"image_size": 224, "epochs": 80, "weights": "imagenet", "batch_size": 32,

@@ -128,16 +128,19 @@ class Scan:
         return "\n".join(lines)
 
 
-def check_image(path: Path) -> str | None:
+def check_image(path: Path, decode: bool = True) -> str | None:
     """Return why ``path`` cannot be used as a training image, or None when it can.
 
     Decoding at reduced size (``draft``) is fast and still catches truncated JPEGs, so a
     bad file is reported here instead of crashing a training loop halfway through an epoch.
+    ``decode=False`` checks the file's suffix only.
     """
     from PIL import Image
 
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         return "not an image file"
+    if not decode:
+        return None
     if path.stat().st_size == 0:
         return "empty file (0 bytes)"
     try:
@@ -171,12 +174,8 @@ def scan(data_dir: Path, check: bool = True) -> Scan:
             continue
         kept = []
         for path in sorted(folder.iterdir()):
-            if path.is_dir():
-                skipped.append((path, "folder ignored: nested folder"))
-                continue
-            reason = check_image(path) if check else (
-                None if path.suffix.lower() in IMAGE_SUFFIXES else "not an image file")
-            if reason:
+            if reason := ("folder ignored: nested folder" if path.is_dir()
+                          else check_image(path, decode=check)):
                 skipped.append((path, reason))
             else:
                 kept.append(path)
@@ -218,8 +217,7 @@ class Split:
 
     def __str__(self) -> str:
         sizes = self.sizes()
-        names = {"train": "train", "val": "val", "test": "test", UNUSED: "unused"}
-        lines = [f"{'class':<10} " + " ".join(f"{names[s]:>6}" for s in sizes)]
+        lines = [f"{'class':<10} " + " ".join(f"{s.removeprefix('train_'):>6}" for s in sizes)]
         for name in self.class_names:
             lines.append(f"{name:<10} " + " ".join(f"{sizes[s][name]:>6}" for s in sizes))
         lines.append(f"{'total':<10} " + " ".join(f"{sum(sizes[s].values()):>6}" for s in sizes))

@@ -47,8 +47,7 @@ def _draw(name: str, rng: np.random.Generator) -> np.ndarray:
         "stripes": (np.sin(xx * 40 + rng.uniform(0, 6)) > 0) & (np.abs(dy) < r * 1.5),
         "bar": (np.abs(dx) < r / 2.5) & (np.abs(dy) < r * 1.6),
     }
-    jitter = rng.normal(0, 18, size=3)
-    image[masks[shape]] = np.clip(np.array(colour) + jitter, 0, 255)
+    image[masks[shape]] = np.clip(np.array(colour) + rng.normal(0, 18, size=3), 0, 255)
     image += rng.normal(0, 12, size=image.shape)
     return np.clip(image, 0, 255).astype("uint8")
 

@@ -46,11 +46,8 @@ def select(start: str | None, only: str | None) -> list[str]:
 def with_solutions(chosen: list[str]) -> list[str]:
     """``chosen`` with each solutions notebook after the last notebook it solves (``01-04``
     after 04): the solutions reuse what those notebooks saved."""
-    out = []
-    for name in chosen:
-        out.append(name)
-        out += [s.name for s in catalogue.SOLUTIONS if s.covers[-1] == name]
-    return out
+    return [each for name in chosen
+            for each in [name] + [s.name for s in catalogue.SOLUTIONS if s.covers[-1] == name]]
 
 
 def missing_inputs(settings: config.Settings, chosen: list[str]) -> list[str]:

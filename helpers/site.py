@@ -81,44 +81,41 @@ def headline(settings: config.Settings, name: str) -> list[str]:
             lines.append(f"chosen on validation: ensemble {choice['ensemble']}, "
                          f"member {choice.get('member')}")
     elif name in catalogue.RESULTS_FILES:
-        results = _read_json(artifacts.results_path(settings, name)) or {}
-        lines += _results_headline(name, results)
+        lines += _results_headline(name, _read_json(artifacts.results_path(settings, name)))
         if name == catalogue.NOTEBOOKS[-1]:
-            summary = _read_json(artifacts.summary_path(settings)) or {}
-            lines += _results_headline("summary", summary)
+            lines += _results_headline("summary", _read_json(artifacts.summary_path(settings)))
     return lines
 
 
-def _interval(diff: float, ci95) -> str:
-    return f"{diff:+.3f} [{ci95[0]:+.3f}, {ci95[1]:+.3f}]"
+def _interval(row: dict, metric: str) -> str:
+    """``+0.101 [+0.075, +0.128]``: ``row``'s difference in ``metric`` and its 95% interval."""
+    low, high = row[f"{metric}_ci95"]
+    return f"{row[f'{metric}_diff']:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
-def _results_headline(name: str, results: dict) -> list[str]:
+def _results_headline(name: str, results: dict | None) -> list[str]:
     """The headline of a notebook's results file (keys as the notebooks write them); an empty
-    list when a key is missing."""
+    list when the file or a key is missing."""
     try:
         if name == "06_evaluation":
             ensemble, member = results["best_ensemble"], results["best_member"]
             models, vs = results["models"], results["ensemble_vs_best_member"]
             return [f"test accuracy: {ensemble} {models[ensemble]['accuracy']:.3f}, "
                     f"{member} {models[member]['accuracy']:.3f} ({results['test_size']} images)",
-                    f"{ensemble} minus {member}: accuracy "
-                    f"{_interval(vs['accuracy_diff'], vs['accuracy_ci95'])}, calibrated log-loss "
-                    f"{_interval(vs['nll_ts_diff'], vs['nll_ts_ci95'])}"]
+                    f"{ensemble} minus {member}: accuracy {_interval(vs, 'accuracy')}, "
+                    f"calibrated log-loss {_interval(vs, 'nll_ts')}"]
         if name == "07_under_shift":
             chosen, rows = results["chosen"], results["comparison"]
             worst = str(max(int(k) for k in rows if k.isdigit()))
             return [f"{chosen['ensemble']} minus {chosen['single']}, accuracy: clean "
-                    f"{_interval(rows['clean']['accuracy_diff'], rows['clean']['accuracy_ci95'])}"
-                    f", severity {worst} "
-                    f"{_interval(rows[worst]['accuracy_diff'], rows[worst]['accuracy_ci95'])}"]
+                    f"{_interval(rows['clean'], 'accuracy')}, severity {worst} "
+                    f"{_interval(rows[worst], 'accuracy')}"]
         if name == "08_distillation":
             models, vs = results["models"], results["student_vs_member"]
             return [f"test accuracy: student {models['student']['accuracy']:.3f}, member "
                     f"{models['member']['accuracy']:.3f}, teacher "
                     f"{models['teacher']['accuracy']:.3f}",
-                    f"student minus member: accuracy "
-                    f"{_interval(vs['accuracy_diff'], vs['accuracy_ci95'])}"]
+                    f"student minus member: accuracy {_interval(vs, 'accuracy')}"]
         if name == "summary":
             return [f"recommended on validation: {results['recommendation']['choice']}"]
     except (KeyError, TypeError, ValueError, IndexError):
