@@ -131,16 +131,15 @@ def dataset(settings: Settings) -> Line:
         found = data.scan(settings.data_dir, check=False)
     except data.DatasetError as error:
         return Line(MISSING, "data", str(error).splitlines()[0], fix)
-    real_counts = catalogue.CLASS_COUNTS
-    real = sum(real_counts.values())
+    real = catalogue.CLASS_COUNTS
     counts = f"{len(found.counts)} classes, {found.total:,} images in {found.root}"
-    if found.counts == real_counts:
+    if found.counts == real:
         return Line(OK, "data", f"{counts}: the real dataset's counts")
     differ = [f"{name} {found.counts.get(name, 0)} (real {count})"
-              for name, count in real_counts.items() if found.counts.get(name) != count]
-    differ += [f"{name} (not a class of it)" for name in found.counts if name not in real_counts]
-    return Line(NOTE, "data", f"{counts}; the real dataset has {len(real_counts)} classes, "
-                              f"{real:,} images (differ: {', '.join(differ[:3])}"
+              for name, count in real.items() if found.counts.get(name) != count]
+    differ += [f"{name} (not a class of it)" for name in found.counts if name not in real]
+    return Line(NOTE, "data", f"{counts}; the real dataset has {len(real)} classes, "
+                              f"{sum(real.values()):,} images (differ: {', '.join(differ[:3])}"
                               f"{', ...' if len(differ) > 3 else ''})",
                 f"fine for a trial; for the day's bundle, the whole dataset: {fix}")
 

@@ -434,14 +434,11 @@ def load_data(settings: Settings, split_with=None) -> Data:
     """The three pipelines of this run's fixed split (training shuffled, the others not);
     ``split_with`` makes the split when none is saved yet (see ``load_split``)."""
     split = load_split(settings, split_with=split_with)
-
-    def pipeline(name: str, training: bool):
-        return make_dataset(split.files(name), split.labels(name), settings.image_size,
-                            settings.batch_size, training=training, seed=settings.seed)
-
-    return Data(split=split, train=pipeline("train", True), val=pipeline("val", False),
-                test=pipeline("test", False), image_size=settings.image_size,
-                batch_size=settings.batch_size)
+    train, val, test = (
+        make_dataset(split.files(name), split.labels(name), settings.image_size,
+                     settings.batch_size, training=name == "train", seed=settings.seed)
+        for name in ("train", "val", "test"))
+    return Data(split, train, val, test, settings.image_size, settings.batch_size)
 
 
 def image_sizes(files: list[Path]) -> np.ndarray:

@@ -48,13 +48,12 @@ def sample_per_class(files_by_class: dict[str, list[Path]], image_size: int = 12
     return _finish(fig, save_to)
 
 
-def class_counts(counts: dict[str, int], title: str = "Images per class",
-                 save_to: Path | None = None):
+def class_counts(counts: dict[str, int], save_to: Path | None = None):
     fig, ax = plt.subplots(figsize=(8, 3.5))
     bars = ax.bar(list(counts), list(counts.values()), color="tab:blue")
     ax.bar_label(bars)
     ax.set_ylabel("images")
-    ax.set_title(title)
+    ax.set_title("Images per class")
     ax.tick_params(axis="x", rotation=30)
     return _finish(fig, save_to)
 
@@ -151,7 +150,6 @@ def grouped_bars(values: dict[str, np.ndarray], group_names: list[str], ylabel: 
 
 
 def accuracy_vs_cost(points: dict[str, tuple[float, float]], members=(),
-                     xlabel: str = "latency per image at batch 32 (ms, log scale)",
                      save_to: Path | None = None):
     """Each model as a point: cost on a logarithmic x axis (ensembles cost many times a member),
     accuracy on y. Members (``members``) are drawn as circles, the rest as squares, and every
@@ -173,7 +171,7 @@ def accuracy_vs_cost(points: dict[str, tuple[float, float]], members=(),
     ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set(xlabel=xlabel, ylabel="test accuracy",
+    ax.set(xlabel="latency per image at batch 32 (ms, log scale)", ylabel="test accuracy",
            title="Accuracy against cost (circles: single models, squares: ensembles)")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     return _finish(fig, save_to)
