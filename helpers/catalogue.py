@@ -28,17 +28,13 @@ class Notebook:
     covers: tuple[str, ...] = ()
 
     @property
-    def solutions(self) -> bool:
-        return bool(self.covers)
-
-    @property
     def number(self) -> str:
         return self.name[:2]
 
     @property
     def path(self) -> Path:
         """Where the notebook is stored: ``notebooks/``, or ``notebooks/solutions/``."""
-        return (FOLDER / "solutions" if self.solutions else FOLDER) / f"{self.name}.ipynb"
+        return (FOLDER / "solutions" if self.covers else FOLDER) / f"{self.name}.ipynb"
 
 
 #: The series, in order. ``reads``: the notebooks whose saved artifacts each one loads (the split

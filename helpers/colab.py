@@ -71,16 +71,6 @@ def _name(requirement: str) -> str:
     return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].strip().lower()
 
 
-def install_commands(root: Path | None = None) -> list[list[str]]:
-    """The pip commands ``setup()`` runs: the package itself without dependencies, then its
-    runtime dependencies except those Colab provides (pip leaves the ones already satisfied)."""
-    root = root or project_root()
-    pip = [sys.executable, "-m", "pip", "install", "--quiet"]
-    others = [r for r in runtime_dependencies(root / "pyproject.toml")
-              if _name(r) not in PROVIDED]
-    return [[*pip, "--no-deps", "-e", str(root)], [*pip, *others]]
-
-
 def gpu_runtime() -> bool:
     """Whether this machine has an NVIDIA GPU (Colab's GPU runtimes have ``nvidia-smi``)."""
     return shutil.which("nvidia-smi") is not None
@@ -108,8 +98,11 @@ def setup(drive: bool = True, preset: str = "cpu", mount_point: str = MOUNT_POIN
     if PRESETS[preset]["needs_gpu"] and not gpu_runtime():
         raise ValueError("colab.setup(preset='gpu') needs a GPU runtime: choose Runtime > Change "
                          "runtime type > a GPU, then run this cell again; or use preset='cpu'.")
-    for command in install_commands():
-        _run(command)
+    # The package itself without dependencies, then its runtime dependencies except those Colab
+    # provides (pip leaves the ones already satisfied).
+    pip = [sys.executable, "-m", "pip", "install", "--quiet"]
+    _run([*pip, "--no-deps", "-e", str(project_root())])
+    _run([*pip, *(r for r in runtime_dependencies() if _name(r) not in PROVIDED)])
 
     env = {PRESET_VARIABLE: preset}
     folder = _drive_folder(mount_point) if drive else None
