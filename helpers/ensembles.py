@@ -59,6 +59,19 @@ def ensemble_probabilities(heads: dict[str, keras.Model], probs: list[np.ndarray
     return out
 
 
+def cached_probabilities(cached: dict[str, dict], heads: dict[str, keras.Model], split: str,
+                         rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Every member's and every ensemble's (``heads``) probabilities on ``split``, from the
+    outputs the members' notebooks cached: no member runs again. ``rows`` keeps some of the
+    images (notebook 07's subset). The features are cached in float16, so an ensemble on
+    features agrees with a full pass to about 1e-3."""
+    probs, _ = member_outputs(cached, split)
+    features = member_features(cached, split)
+    if rows is not None:
+        probs, features = [p[rows] for p in probs], [f[rows] for f in features]
+    return {**dict(zip(cached, probs)), **ensemble_probabilities(heads, probs, features)}
+
+
 def all_probabilities(members: dict[str, keras.Model], heads: dict[str, keras.Model],
                       images) -> dict[str, np.ndarray]:
     """Every member's and every ensemble's probabilities for ``images`` (an array, or an
