@@ -49,8 +49,7 @@ def _digest(data: bytes) -> str:
 
 def pack(settings: Settings, target: Path) -> Path:
     """Write the bundle of this run's members to ``target``."""
-    missing = [str(f) for f in contents(settings) if not (settings.run_dir / f).exists()]
-    if missing:
+    if missing := [str(f) for f in contents(settings) if not (settings.run_dir / f).exists()]:
         raise artifacts.MissingArtifactError(
             f"Nothing packed: {', '.join(missing)} missing in {settings.run_dir}. Run notebooks "
             f"01-04 first with these settings (`python -m helpers.run --only 01,02,03,04`).")
@@ -86,9 +85,8 @@ def unpack(settings: Settings, source: Path) -> list[Path]:
         raise ValueError(f"{source} is not a bundle of this version of the series (format "
                          f"{manifest.get('format')!r}, version {manifest.get('version')!r}; this "
                          f"one reads version {VERSION}): ask for a bundle packed with it.")
-    damaged = [name for name, content in files.items()
-               if _digest(content) != manifest["files"][name]]
-    if damaged:
+    if damaged := [name for name, content in files.items()
+                   if _digest(content) != manifest["files"][name]]:
         raise ValueError(f"{source} is damaged: {', '.join(damaged)} differ from the digests it "
                          f"was packed with. Copy the bundle again. Nothing was unpacked.")
     details = artifacts.differences(manifest["settings"], settings.fingerprint(), "in the bundle")
@@ -108,9 +106,8 @@ def unpack(settings: Settings, source: Path) -> list[Path]:
                              f"{root} (e.g. {changed[0]}). Point ENSEMBLE_DATA_DIR at the dataset "
                              f"the bundle was made with, or ask for a bundle of yours. Nothing "
                              f"was unpacked.")
-    clashes = [name for name, content in files.items() if (settings.run_dir / name).exists()
-               and (settings.run_dir / name).read_bytes() != content]
-    if clashes:
+    if clashes := [name for name, content in files.items() if (settings.run_dir / name).exists()
+                   and (settings.run_dir / name).read_bytes() != content]:
         raise ValueError(f"{settings.run_dir} already holds other versions of "
                          f"{', '.join(clashes)}; move that folder away to unpack the bundle. "
                          f"Nothing was unpacked.")

@@ -98,10 +98,8 @@ def packages(root: Path) -> list[Line]:
              "what the notebooks import"),
             ("tools", requirements(root), NOTE, "JupyterLab and the tests")):
         wrong, checked = _outside_range(listed)
-        if wrong:
-            lines.append(Line(status, item, ", ".join(wrong), f"{SETUP} (in the venv)"))
-        else:
-            lines.append(Line(OK, item, f"all {checked} in their ranges ({why})"))
+        lines.append(Line(status, item, ", ".join(wrong), f"{SETUP} (in the venv)") if wrong
+                     else Line(OK, item, f"all {checked} in their ranges ({why})"))
     return lines
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import sys
 import warnings
 from collections import Counter
@@ -244,9 +243,8 @@ def _manifest_rows(scan_result: Scan, settings: Settings, split_with) -> list[di
     files = [(name, path) for name in sorted(scan_result.files)
              for path in scan_result.files[name]]
     labels = np.array([name for name, _ in files])
-    small = [f"{n} ({c} images)" for n, c in zip(*np.unique(labels, return_counts=True))
-             if c < MIN_PER_CLASS]
-    if small:
+    if small := [f"{n} ({c} images)" for n, c in zip(*np.unique(labels, return_counts=True))
+                 if c < MIN_PER_CLASS]:
         raise DatasetError(f"Too few images to split in class(es) {', '.join(small)}: every class "
                            f"needs at least {MIN_PER_CLASS} images to give each split some. Add "
                            f"images to {scan_result.root}.")
@@ -257,9 +255,8 @@ def _manifest_rows(scan_result: Scan, settings: Settings, split_with) -> list[di
         if settings.max_per_class and len(train) > settings.max_per_class:
             kept = rng.choice(train, settings.max_per_class, replace=False)
             splits[np.setdiff1d(train, kept)] = UNUSED
-    kept = np.ones(len(files), dtype=bool)
-    if settings.subset_per_class and not settings.uses_generated_data:
-        kept = _subset(labels, splits, settings, rng)
+    kept = (_subset(labels, splits, settings, rng) if settings.subset_per_class
+            and not settings.uses_generated_data else np.ones(len(files), dtype=bool))
     return [{"path": path.relative_to(scan_result.root).as_posix(), "label": name,
              "split": str(split), "bytes": path.stat().st_size}
             for (name, path), split, keep in zip(files, splits, kept) if keep]
@@ -299,7 +296,7 @@ def write_manifest(path: Path, rows: list[dict]) -> None:
 
 def read_manifest(text: str) -> list[dict]:
     """The rows of a ``split.csv`` (its text), sizes as numbers."""
-    return [dict(r, bytes=int(r["bytes"])) for r in csv.DictReader(io.StringIO(text))]
+    return [dict(r, bytes=int(r["bytes"])) for r in csv.DictReader(text.splitlines())]
 
 
 def dataset_root(settings: Settings) -> Path:

@@ -88,8 +88,7 @@ def read_history(history) -> dict[str, list[float]]:
         return history.history
     if isinstance(history, dict):
         return history
-    with Path(history).open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = list(csv.DictReader(Path(history).read_text(encoding="utf-8").splitlines()))
     return {key: [float(r[key]) for r in rows] for key in rows[0] if key != "epoch"}
 
 

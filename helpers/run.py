@@ -31,8 +31,7 @@ def select(start: str | None, only: str | None) -> list[str]:
     allowed = f"use {numbers[0]}-{numbers[-1]}"
     if only:
         wanted = [n.strip().zfill(2) for n in only.split(",") if n.strip()]
-        unknown = [n for n in wanted if n not in numbers]
-        if unknown:
+        if unknown := [n for n in wanted if n not in numbers]:
             raise ValueError(f"--only {only}: no notebook numbered {', '.join(unknown)}; "
                              f"{allowed}.")
         return [name for name in NOTEBOOKS if name[:2] in wanted]

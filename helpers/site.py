@@ -45,8 +45,7 @@ def _read_json(path: Path) -> dict | None:
 def _best_epoch(path: Path) -> dict | None:
     """The row of a member's training history with the lowest validation loss."""
     try:
-        with path.open(encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+        rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
         return min(rows, key=lambda r: float(r["val_loss"])) if rows else None
     except (OSError, KeyError, ValueError):
         return None
