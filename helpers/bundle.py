@@ -43,10 +43,6 @@ def contents(settings: Settings) -> list[Path]:
     return [f.relative_to(settings.run_dir) for f in files]
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def pack(settings: Settings, target: Path) -> Path:
     """Write the bundle of this run's members to ``target``."""
     if missing := [str(f) for f in contents(settings) if not (settings.run_dir / f).exists()]:
@@ -56,7 +52,7 @@ def pack(settings: Settings, target: Path) -> Path:
     files = {str(f): (settings.run_dir / f).read_bytes() for f in contents(settings)}
     manifest = {"format": FORMAT, "version": VERSION, "run": settings.run_name,
                 "settings": settings.fingerprint(),
-                "files": {name: _digest(data) for name, data in files.items()}}
+                "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}}
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as bundle:
@@ -72,7 +68,6 @@ def unpack(settings: Settings, source: Path) -> list[Path]:
     run's folder; return the files written. Raises ``ValueError`` (nothing written) when the
     bundle is foreign, damaged, made for other settings or other data files, or would overwrite
     a different file. The data folder's name and path may differ when it holds the same files."""
-    source = Path(source)
     try:
         with zipfile.ZipFile(source) as bundle:
             manifest = json.loads(bundle.read("bundle.json"))
@@ -86,7 +81,7 @@ def unpack(settings: Settings, source: Path) -> list[Path]:
                          f"{manifest.get('format')!r}, version {manifest.get('version')!r}; this "
                          f"one reads version {VERSION}): ask for a bundle packed with it.")
     if damaged := [name for name, content in files.items()
-                   if _digest(content) != manifest["files"][name]]:
+                   if hashlib.sha256(content).hexdigest() != manifest["files"][name]]:
         raise ValueError(f"{source} is damaged: {', '.join(damaged)} differ from the digests it "
                          f"was packed with. Copy the bundle again. Nothing was unpacked.")
     details = artifacts.differences(manifest["settings"], settings.fingerprint(), "in the bundle")

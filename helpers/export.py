@@ -32,9 +32,8 @@ LESSON_DIR = Path(__file__).resolve().parent / "lesson"
 def lesson_cells(notebook: Path) -> tuple[str | None, str, list[tuple[str, str]]]:
     """A notebook's lesson module name (None when it exports nothing), the imports of its
     ``#| default_exp`` cell, and (heading, source) of its ``#| export`` cells, in order."""
-    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     module, imports, found, heading = None, "", [], "(no heading)"
-    for cell in cells:
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
         source = "".join(cell["source"])
         first, _, rest = source.partition("\n")
         if cell["cell_type"] == "markdown":

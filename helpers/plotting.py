@@ -113,10 +113,9 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, class_names: lis
     cm = sk_confusion_matrix(labels, predicted, labels=range(k), normalize="true")
     fig, ax = plt.subplots(figsize=(1 + 0.75 * k, 0.75 * k))
     ax.imshow(cm, cmap="Blues", vmin=0, vmax=1)
-    for i in range(k):
-        for j in range(k):
-            ax.text(j, i, f"{cm[i, j]:.2f}", ha="center", va="center", fontsize=8,
-                    color="white" if cm[i, j] > 0.5 else "black")
+    for (i, j), share in np.ndenumerate(cm):
+        ax.text(j, i, f"{share:.2f}", ha="center", va="center", fontsize=8,
+                color="white" if share > 0.5 else "black")
     ax.set_xticks(range(k), class_names, rotation=45, ha="right")
     ax.set_yticks(range(k), class_names)
     ax.set(xlabel="predicted", ylabel="true", title=title)
