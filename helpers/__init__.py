@@ -51,5 +51,13 @@ def can_reach(host: str, timeout: float = 5.0) -> bool:
         return False
 
 
+def command_line(name: str, doc: str):
+    """The argument parser of ``python -m helpers.<name>``; its help shows ``doc`` as written."""
+    import argparse
+
+    return argparse.ArgumentParser(prog=f"python -m helpers.{name}", description=doc,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 if "ipykernel" in sys.modules:  # a notebook: it imports Keras next
     quiet_tensorflow()

@@ -17,14 +17,13 @@ files go unchanged into the learner's run folder for the same settings.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
 import zipfile
 from pathlib import Path
 
-from helpers import artifacts, catalogue, config, data
+from helpers import artifacts, catalogue, command_line, config, data
 from helpers.config import Settings
 
 
@@ -111,8 +110,7 @@ def unpack(settings: Settings, source: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.bundle", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_line("bundle", __doc__)
     parser.add_argument("command", choices=["pack", "unpack"])
     parser.add_argument("file", type=Path)
     args = parser.parse_args(argv)

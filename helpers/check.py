@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers import catalogue, colab, config
+from helpers import catalogue, colab, command_line, config
 from helpers.config import Settings
 
 
@@ -285,10 +285,7 @@ def report(lines: list[Line]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m helpers.check", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_line("check", __doc__)
     parser.parse_args(argv)
     lines = run()
     print(report(lines))

@@ -27,7 +27,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import catalogue
+from helpers import catalogue, command_line
 from helpers.config import PRESET_NAMES, PRESET_VARIABLE, PRESETS, VARIABLES, project_root
 
 
@@ -185,11 +185,9 @@ def _sync(nb, cell_id: str, source: str, kind: str, after: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Rewrite the set-up cell and the badge of every notebook (or of those named) from the
     address in ``pyproject.toml``."""
-    import argparse
-
     import nbformat
 
-    parser = argparse.ArgumentParser(prog="python -m helpers.colab", description=main.__doc__)
+    parser = command_line("colab", main.__doc__)
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook")
     url = repository_url()
     for path in parser.parse_args(argv).notebooks or [n.path for n in catalogue.EVERY]:

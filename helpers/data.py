@@ -8,7 +8,6 @@ Command line::
 
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
 import warnings
@@ -461,8 +460,7 @@ def describe(settings: Settings) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.data", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = helpers.command_line("data", __doc__)
     parser.add_argument("command", choices=["describe", "download"])
     parser.add_argument("--target", type=Path, default=None,
                         help="download folder (default: ENSEMBLE_DATA_DIR or ./data)")

@@ -14,14 +14,13 @@ written anywhere else. Edit the notebook, then run::
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import json
 import sys
 import textwrap
 from pathlib import Path
 
-from helpers import artifacts, catalogue
+from helpers import artifacts, catalogue, command_line
 
 
 MARKER = "#| export"
@@ -127,8 +126,7 @@ def write_all() -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.export", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_line("export", __doc__)
     parser.add_argument("--check", action="store_true",
                         help="only compare; exit 1 and show the differences when a module is stale")
     args = parser.parse_args(argv)

@@ -10,7 +10,6 @@ the cell's heading and the error, and the exit code is non-zero.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
@@ -18,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from helpers import artifacts, catalogue, config
+from helpers import artifacts, catalogue, command_line, config, data, site
 from helpers.catalogue import NOTEBOOKS
 
 
@@ -165,8 +164,7 @@ class RunError(RuntimeError):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_line("run", __doc__)
     parser.add_argument("--preset", choices=["auto", *config.PRESET_NAMES],
                         help="same as ENSEMBLE_PRESET (default: the variable, else auto)")
     parser.add_argument("--from", dest="start", metavar="NN", help="start at notebook NN (resume)")
@@ -192,8 +190,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.solutions or args.html:  # the answer key holds the solutions' pages too
             chosen = with_solutions(chosen)
         if settings.data_dir is not None:
-            from helpers import data
-
             data.locate_dataset(settings.data_dir)  # says how to get the data before any kernel
         if first := missing_inputs(settings, chosen):
             raise ValueError(
@@ -204,9 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"members bundle (`python -m helpers.bundle unpack FILE`) for 01-04.")
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
-        from helpers.data import DatasetError
-
-        if isinstance(error, DatasetError):
+        if isinstance(error, data.DatasetError):
             print("To run on a generated dataset instead: python -m helpers.run --preset smoke",
                   file=sys.stderr)
         return 2
@@ -250,8 +244,6 @@ def main(argv: list[str] | None = None) -> int:
         if results.exists():
             print("\n" + results.read_text(encoding="utf-8"))
     if args.html:
-        from helpers import site
-
         print(f"Answer key (HTML): {site.build(settings)}")
     return 0
 

@@ -11,7 +11,6 @@ numbers, read from the files the notebooks saved.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import html
 import json
@@ -20,7 +19,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from helpers import artifacts, catalogue, config, data, export
+from helpers import artifacts, catalogue, command_line, config, data, export
 
 
 def run_seconds(nb: dict) -> float | None:
@@ -162,8 +161,7 @@ def build(settings: config.Settings, out_dir: Path | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.site", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_line("site", __doc__)
     parser.add_argument("--out", type=Path, help="the folder to write (default: <run>/site)")
     args = parser.parse_args(argv)
     try:
