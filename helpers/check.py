@@ -73,12 +73,9 @@ def _outside_range(listed: list[str]) -> tuple[list[str], int]:
     to this machine (environment markers)."""
     from packaging.requirements import Requirement
 
-    wrong, checked = [], 0
-    for text in listed:
-        requirement = Requirement(text)
-        if requirement.marker and not requirement.marker.evaluate():
-            continue
-        checked += 1
+    applying = [r for r in map(Requirement, listed) if not r.marker or r.marker.evaluate()]
+    wrong = []
+    for requirement in applying:
         try:
             version = importlib.metadata.version(requirement.name)
         except importlib.metadata.PackageNotFoundError:
@@ -86,7 +83,7 @@ def _outside_range(listed: list[str]) -> tuple[list[str], int]:
             continue
         if not requirement.specifier.contains(version, prereleases=True):
             wrong.append(f"{requirement.name} {version} (needs {requirement.specifier})")
-    return wrong, checked
+    return wrong, len(applying)
 
 
 def packages(root: Path) -> list[Line]:

@@ -104,10 +104,9 @@ def stale() -> dict[str, str]:
         notebook, text = wanted.get(module, (None, ""))
         if current != text:
             source = _shown(notebook) if notebook else "no notebook"
-            diff = difflib.unified_diff(current.splitlines(), text.splitlines(),
-                                        f"helpers/lesson/{module}.py", f"exported from {source}",
-                                        lineterm="", n=1)
-            differences[module] = "\n".join(diff)
+            differences[module] = "\n".join(difflib.unified_diff(
+                current.splitlines(), text.splitlines(), f"helpers/lesson/{module}.py",
+                f"exported from {source}", lineterm="", n=1))
     return differences
 
 
@@ -131,10 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only compare; exit 1 and show the differences when a module is stale")
     args = parser.parse_args(argv)
     if args.check:
-        differences = stale()
-        for diff in differences.values():
-            print(diff)
-        if differences:
+        if differences := stale():
+            print("\n".join(differences.values()))
             print(f"\nStale: {', '.join(differences)}. Run `python -m helpers.export`.",
                   file=sys.stderr)
         return 1 if differences else 0
