@@ -98,8 +98,7 @@ def training_curves(history, title: str = "", save_to: Path | None = None):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for ax, metric in zip(axes, ("loss", "accuracy")):
         for prefix, label in (("", "train"), ("val_", "validation")):
-            if prefix + metric in values:
-                series = values[prefix + metric]
+            if (series := values.get(prefix + metric)) is not None:
                 ax.plot(range(1, len(series) + 1), series, marker="o", label=label)
         ax.set(xlabel="epoch", ylabel=metric, title=f"{title} {metric}".strip())
         ax.legend()

@@ -25,13 +25,11 @@ from helpers import artifacts, catalogue, command_line, config, data, export
 def run_seconds(nb: dict) -> float | None:
     """Seconds from the first cell's start to the last cell's end, from the timings nbclient
     records in each executed cell's metadata; None for a notebook not executed that way."""
-    stamps = [stamp for cell in nb["cells"] if cell["cell_type"] == "code"
-              for key, stamp in cell.get("metadata", {}).get("execution", {}).items()
-              if key in ("iopub.status.busy", "iopub.status.idle")]
-    if not stamps:
-        return None
-    times = sorted(datetime.fromisoformat(s.replace("Z", "+00:00")) for s in stamps)
-    return (times[-1] - times[0]).total_seconds()
+    times = sorted(datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+                   for cell in nb["cells"] if cell["cell_type"] == "code"
+                   for key, stamp in cell.get("metadata", {}).get("execution", {}).items()
+                   if key in ("iopub.status.busy", "iopub.status.idle"))
+    return (times[-1] - times[0]).total_seconds() if times else None
 
 
 def _read_json(path: Path) -> dict | None:
