@@ -49,11 +49,11 @@ class Line:
 
 
 # --------------------------------------------------------------------------- the items
-def python_version(root: Path) -> Line:
+def python_version() -> Line:
     """This Python against pyproject.toml's ``requires-python``."""
     from packaging.specifiers import SpecifierSet
 
-    needed = SpecifierSet(colab.pyproject(root / "pyproject.toml")["project"]["requires-python"])
+    needed = SpecifierSet(colab.pyproject()["project"]["requires-python"])
     version = ".".join(map(str, sys.version_info[:3]))
     if needed.contains(version):
         return Line(OK, "Python", f"{version} (needs {needed})")
@@ -61,9 +61,9 @@ def python_version(root: Path) -> Line:
                 f"install a Python {needed} and make the venv with it")
 
 
-def requirements(root: Path) -> list[str]:
+def requirements() -> list[str]:
     """The requirement lines of ``requirements.txt`` (options such as ``-e .`` left out)."""
-    lines = (root / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    lines = (config.project_root() / "requirements.txt").read_text(encoding="utf-8").splitlines()
     return [line.split("#")[0].strip() for line in lines
             if line.split("#")[0].strip() and not line.strip().startswith("-")]
 
@@ -86,14 +86,14 @@ def _outside_range(listed: list[str]) -> tuple[list[str], int]:
     return wrong, len(applying)
 
 
-def packages(root: Path) -> list[Line]:
+def packages() -> list[Line]:
     """What the notebooks import (pyproject.toml) and the tools (requirements.txt), each
     installed version against its range. Missing tools do not stop the notebooks."""
     lines = []
     for item, listed, status, why in (
-            ("packages", colab.runtime_dependencies(root / "pyproject.toml"), MISSING,
+            ("packages", colab.runtime_dependencies(), MISSING,
              "what the notebooks import"),
-            ("tools", requirements(root), NOTE, "JupyterLab and the tests")):
+            ("tools", requirements(), NOTE, "JupyterLab and the tests")):
         wrong, checked = _outside_range(listed)
         lines.append(Line(status, item, ", ".join(wrong), f"{SETUP} (in the venv)") if wrong
                      else Line(OK, item, f"all {checked} in their ranges ({why})"))
@@ -244,9 +244,8 @@ def _attempt(item: str, check: Callable[[], Line | list[Line]]) -> list[Line]:
 def run(env: dict | None = None) -> list[Line]:
     """Every line of the check for the settings of ``env`` (default: the environment)."""
     env = dict(os.environ if env is None else env)
-    root = config.project_root()
-    lines = _attempt("Python", lambda: python_version(root))
-    lines += _attempt("packages", lambda: packages(root))
+    lines = _attempt("Python", python_version)
+    lines += _attempt("packages", packages)
     lines += _attempt("preset", lambda: preset(env, config.gpus()))
     try:
         settings = config.load(env)

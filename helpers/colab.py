@@ -62,9 +62,9 @@ def repository_url(path: Path | None = None) -> str:
     return url
 
 
-def runtime_dependencies(path: Path | None = None) -> list[str]:
+def runtime_dependencies() -> list[str]:
     """The ``[project] dependencies`` of ``pyproject.toml``: what the notebooks import."""
-    return list(pyproject(path)["project"]["dependencies"])
+    return list(pyproject()["project"]["dependencies"])
 
 
 def _name(requirement: str) -> str:

@@ -32,8 +32,7 @@ def _draw(name: str, rng: np.random.Generator) -> np.ndarray:
     yy, xx = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
     colour, shape = STYLES[name]
     # The background leans towards the class colour too, so even a tiny model finds a signal.
-    background = 0.5 * np.array(colour) + rng.uniform(30, 130, size=3)
-    image = np.ones((height, width, 3)) * background
+    image = np.ones((height, width, 3)) * (0.5 * np.array(colour) + rng.uniform(30, 130, size=3))
     cy, cx = rng.uniform(0.35, 0.65, size=2)
     r = rng.uniform(0.18, 0.3)
     dy, dx = yy - cy, xx - cx

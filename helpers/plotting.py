@@ -50,8 +50,7 @@ def sample_per_class(files_by_class: dict[str, list[Path]], image_size: int = 12
 
 def class_counts(counts: dict[str, int], save_to: Path | None = None):
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    bars = ax.bar(list(counts), list(counts.values()), color="tab:blue")
-    ax.bar_label(bars)
+    ax.bar_label(ax.bar(list(counts), list(counts.values()), color="tab:blue"))
     ax.set_ylabel("images")
     ax.set_title("Images per class")
     ax.tick_params(axis="x", rotation=30)
