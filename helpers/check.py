@@ -281,8 +281,7 @@ def report(lines: list[Line]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = command_line("check", __doc__)
-    parser.parse_args(argv)
+    command_line("check", __doc__).parse_args(argv)  # only --help
     lines = run()
     print(report(lines))
     return 1 if any(line.status == MISSING for line in lines) else 0
