@@ -85,13 +85,11 @@ class Progress:
         self._ticker = threading.Thread(target=self._tick, daemon=True)
         self._ticker.start()
 
-    def line(self) -> str:
-        minutes, seconds = divmod(int(time.perf_counter() - self.start), 60)
-        return f"{self.label} · {self.section} · {minutes}:{seconds:02d}"
-
     def _tick(self) -> None:
         while not self._stop.is_set():
-            self.stream.write("\r\x1b[2K" + self.line())
+            minutes, seconds = divmod(int(time.perf_counter() - self.start), 60)
+            self.stream.write(f"\r\x1b[2K{self.label} · {self.section} · "
+                              f"{minutes}:{seconds:02d}")
             self.stream.flush()
             self._stop.wait(self.interval)
 
@@ -100,7 +98,7 @@ class Progress:
             self._stop.set()
             self._ticker.join()
             self._ticker = None
-            self.stream.write("\r\x1b[2K" + f"{self.label} ... ")
+            self.stream.write(f"\r\x1b[2K{self.label} ... ")
         print(outcome, file=self.stream, flush=True)
 
 
