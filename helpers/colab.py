@@ -150,9 +150,7 @@ def setup_cell_source(url: str) -> str:
     return (
         "# Only in Google Colab: fetch the series, install what the notebooks import and keep the"
         "\n# data and the run folder on Google Drive (helpers/colab.py). Elsewhere it does "
-        "nothing.\n"
-        "import sys\n"
-        "\n"
+        "nothing.\nimport sys\n\n"
         'if "google.colab" in sys.modules:\n'
         f'    REPOSITORY = "{url}"\n'
         f'    FOLDER = "{folder}"\n'

@@ -103,11 +103,10 @@ class Progress:
 
 
 def execute(path: Path, out_dir: Path, progress: Progress | None = None,
-            env: dict[str, str] | None = None, timeout: int = CELL_TIMEOUT_S) -> float:
+            env: dict[str, str] | None = None) -> float:
     """Execute the notebook at ``path`` in a fresh kernel inside its folder; return seconds
     taken. ``env`` is the kernel's environment (default: this process's); ``progress`` is told
-    the heading of each section as the kernel reaches it; ``timeout`` is the most seconds one
-    cell may take."""
+    the heading of each section as the kernel reaches it. A cell may take CELL_TIMEOUT_S."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
@@ -119,7 +118,7 @@ def execute(path: Path, out_dir: Path, progress: Progress | None = None,
         if progress is not None and cell.cell_type == "code":
             progress.section = _heading_of(nb, cell_index)
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
                             on_cell_start=on_cell_start)
     out_dir.mkdir(parents=True, exist_ok=True)
