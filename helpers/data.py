@@ -79,9 +79,8 @@ def download(target: Path, timeout: float = 5.0) -> Path:
     if not helpers.can_reach("www.kaggle.com", timeout):
         raise DatasetError(
             f"Cannot reach www.kaggle.com (no internet connection?), so the download was not "
-            f"started.\n"
-            f"Download {KAGGLE_URL} by hand on a machine that is online, unzip it into {target}, "
-            f"or set ENSEMBLE_DATA_DIR to where it is.")
+            f"started.\nDownload {KAGGLE_URL} by hand on a machine that is online, unzip it into "
+            f"{target}, or set ENSEMBLE_DATA_DIR to where it is.")
     import kagglehub
 
     target.mkdir(parents=True, exist_ok=True)

@@ -113,14 +113,12 @@ def stale() -> dict[str, str]:
 def write_all() -> list[Path]:
     """Rewrite every stale lesson module from its notebook, remove those no notebook exports;
     return the files that changed."""
-    wanted, changed = rendered(), []
-    for module in stale():
-        path = LESSON_DIR / f"{module}.py"
-        if module in wanted:
-            artifacts.write_text(path, wanted[module][1])
+    wanted, changed = rendered(), [LESSON_DIR / f"{module}.py" for module in stale()]
+    for path in changed:
+        if path.stem in wanted:
+            artifacts.write_text(path, wanted[path.stem][1])
         else:
             path.unlink()
-        changed.append(path)
     return changed
 
 

@@ -142,9 +142,8 @@ def build(settings: config.Settings, out_dir: Path | None = None) -> Path:
         numbers = "<br>".join(html.escape(line) for line in headline(settings, notebook.name))
         seconds = run_seconds(nb) or 0
         took = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-        rows.append(f'<tr><td><a href="{page.name}">{html.escape(notebook.name)}</a></td>'
-                    f"<td>{html.escape(export.title(nb))}</td><td>{took}</td>"
-                    f"<td>{numbers}</td></tr>")
+        rows.append(f'<tr><td><a href="{page.name}">{html.escape(notebook.name)}</a></td><td>'
+                    f"{html.escape(export.title(nb))}</td><td>{took}</td><td>{numbers}</td></tr>")
     heading = f"Executed notebooks of {settings.run_name}"
     index = out_dir / "index.html"
     index.write_text(
