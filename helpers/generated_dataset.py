@@ -77,6 +77,5 @@ def ensure_generated_dataset(target: Path, seed: int = 42,
     (tmp / _MARKER).write_text(f"seed={seed} images_per_class={images_per_class}\n")
     if target.exists():
         shutil.rmtree(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, target)
+    os.replace(tmp, target)  # tmp is beside target: its folder exists
     return target
