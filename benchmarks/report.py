@@ -128,6 +128,46 @@ def real_size_run(r: dict) -> list[str]:
             f"{cpu_headline(r)}; settings {describe(r['settings'])}."]
 
 
+def afternoon(r: dict) -> list[str]:
+    """Issue 33's table: minutes per notebook, both weight paths, the code before and after."""
+    codes = [label for label in ("before", "after") if label in r["code"]]
+    header = ["weights", "notebook", *(f"{label} (`{r['code'][label]}`)" for label in codes)]
+    if len(codes) == 2:
+        header.append("after / before")
+    rows, cells = [], []
+    for weights, path in r["paths"].items():
+        def row(name, values):
+            ratio = [f"{values[1] / values[0]:.2f}"] if len(values) == 2 else []
+            return [f"`{weights}`", name, *(f"{v:.1f}" for v in values), *ratio]
+
+        for name in path["notebooks"][codes[-1]]:
+            rows.append(row(f"`{name}`", [path["notebooks"][c][name]["seconds"] / 60
+                                          for c in codes]))
+        rows.append(row("**05-09**", [path[f"afternoon_minutes_{c}"] for c in codes]))
+        rows.append([f"`{weights}`", "01-04 (run once)",
+                     *[f"{path['morning_minutes']:.1f}"] * len(codes), *[""][:len(codes) - 1]])
+        rows.append(row("**whole series**", [path[f"series_minutes_{c}"] for c in codes]))
+        for c in codes:
+            heaviest = [f"`{name[:2]}` {s:.0f} s ({label.split(':')[0]})"
+                        for name, nb in path["notebooks"][c].items()
+                        for s, label in nb["heaviest_cells"][:2]]
+            cells.append(f"- `{weights}`, {c}: {'; '.join(heaviest)}.")
+    goals = []
+    for weights, path in r["paths"].items():
+        after = codes[-1]
+        for scope, label in (("afternoon", "05-09"), ("series", "whole series")):
+            goal = r["goals_minutes"][scope].get(weights)
+            if goal is not None:
+                measured = path[f"{scope}_minutes_{after}"]
+                goals.append(f"{label} with `{weights}`: {measured:.1f} min (goal {goal:.0f}: "
+                             f"{verdict(measured <= goal)})")
+    return [*table(header, rows), "",
+            f"The `cpu` preset on a generated dataset of the real size ({r['images']:,} images), "
+            f"minutes; 01-04 ran once per weight path with `{r['code'][codes[-1]]}` and both "
+            f"codes read their members. Goals: {'; '.join(goals)}.", "",
+            "The two heaviest cells of each notebook (seconds, cell id):", "", *cells]
+
+
 def peak_memory(r: dict) -> list[str]:
     data = f"`{Path(r['data_dir']).name}`" if r["data_dir"] else "generated for `smoke`"
     return table(["arguments", "data", "peak, runner and kernels", "largest process",
@@ -174,7 +214,7 @@ def one_core(r: dict) -> list[str]:
 
 BLOCKS = {"input_pipeline": input_pipeline, "ensemble_fitting": ensemble_fitting,
           "one_core": one_core, "inference": inference, "smoke_suite": smoke_suite, "training_cost": training_cost,
-          "real_size_run": real_size_run, "stored_views": stored_views,
+          "real_size_run": real_size_run, "stored_views": stored_views, "afternoon": afternoon,
           "distillation_settings": distillation_settings, "peak_memory_cpu": peak_memory}
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from helpers.lesson import combiners, judging
 from helpers.lesson.combiners import log_loss
+from tests.builders import random_probs
 
 
 def softmax(logits):
@@ -152,3 +153,15 @@ def test_compare_pairs_the_same_images():
     assert same["accuracy_diff"] == 0 and same["accuracy_ci95"] == [0.0, 0.0]
     shuffled = judging.compare(labels, probs, probs[::-1].copy(), 1.0, 1.0)
     assert shuffled["accuracy_ci95"][1] - shuffled["accuracy_ci95"][0] > 0.1
+
+
+def test_the_ece_of_many_resamples_at_once_equals_each_resample_alone_and_the_bins_table():
+    rng = np.random.default_rng(3)
+    labels, probs = rng.integers(0, 8, 50), random_probs(50, seed=3)
+    index = rng.integers(0, 50, (7, 50))
+    together = judging.expected_calibration_error(labels, probs, index=index)
+    alone = [judging.expected_calibration_error(labels[i], probs[i]) for i in index]
+    np.testing.assert_allclose(together, alone, atol=1e-12)
+    rows = judging.confidence_bins(labels, probs)  # share x |accuracy - confidence|, bin by bin
+    assert judging.expected_calibration_error(labels, probs) == pytest.approx(
+        np.sum(rows[:, 2] * np.abs(rows[:, 1] - rows[:, 0])), abs=1e-12)

@@ -203,16 +203,16 @@ def calibration_change(labels: np.ndarray, clean: dict, corrupted: dict, severit
     scaled = {m: [apply_temperature(c[m], t) for c in copies] for m, t in temperatures.items()}
     scaled_clean = {m: apply_temperature(clean[m], t) for m, t in temperatures.items()}
 
-    def change(index):
-        index = index.astype(int)
-        shifted = [np.mean([expected_calibration_error(labels[index], c[index])
-                            for c in scaled[m]]) for m in temperatures]
-        base = [expected_calibration_error(labels[index], scaled_clean[m][index])
+    def change(index, axis=-1):  # one row of image indices per resample: one value per row
+        index = np.atleast_2d(index).astype(int)
+        shifted = [np.mean([expected_calibration_error(labels, c, index=index)
+                            for c in scaled[m]], axis=0) for m in temperatures]
+        base = [expected_calibration_error(labels, scaled_clean[m], index=index)
                 for m in temperatures]
-        return np.mean(shifted) - np.mean(base)
+        return np.mean(shifted, axis=0) - np.mean(base, axis=0)
 
-    result = stats.bootstrap((np.arange(len(labels)),), change, vectorized=False,
+    result = stats.bootstrap((np.arange(len(labels)),), change, vectorized=True,
                              n_resamples=n_resamples, method="percentile",
                              random_state=np.random.default_rng(seed))
-    return {"ece_change": float(change(np.arange(len(labels)))),
+    return {"ece_change": float(change(np.arange(len(labels)))[0]),
             "ece_change_ci95": [float(v) for v in result.confidence_interval]}
