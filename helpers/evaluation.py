@@ -18,18 +18,23 @@ from helpers import artifacts, plotting
 from helpers.lesson.combiners import fit_temperature
 from helpers.lesson.judging import scores
 
+_WARM: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # batch sizes each model ran
+
 
 def predict(model, dataset, batch_size: int = 32):
     """Class probabilities (or whatever ``model`` outputs) for every image of an
     *unshuffled* pipeline of ``(images, labels)`` batches, or of an array of images, in
     order. A model with several outputs gives a list of arrays. Uses the model's compiled
-    inference function, shared with ``latency_ms``."""
+    inference function, shared with ``timed_calls``, which then needs no warm-up call at the
+    batch sizes run here."""
     run = inference_function(model)
-    if isinstance(dataset, np.ndarray):
-        batches = [run(dataset[i:i + batch_size].astype("float32"))
-                   for i in range(0, len(dataset), batch_size)]
-    else:
-        batches = [run(images) for images, _ in dataset]
+    inputs = ((dataset[i:i + batch_size].astype("float32") for i in range(0, len(dataset),
+                                                                       batch_size))
+              if isinstance(dataset, np.ndarray) else (images for images, _ in dataset))
+    batches = []
+    for images in inputs:
+        batches.append(run(images))
+        _WARM[model] = _WARM.get(model, set()) | {len(images)}
     if isinstance(batches[0], list | tuple):
         return [np.concatenate([np.asarray(b[i]) for b in batches]) for i in range(len(batches[0]))]
     return np.concatenate([np.asarray(b) for b in batches])
@@ -127,13 +132,14 @@ def inference_function(model):
 def timed_calls(models: dict, image_size: int, batch_size: int, calls: int = 5,
                 warmup: int = 1) -> dict[str, np.ndarray]:
     """Milliseconds per image of ``calls`` inference calls of every model on one batch of random
-    images, after ``warmup`` untimed calls. The calls are interleaved, one per model in each
-    round, so a machine that slows down during the timing slows every model alike."""
+    images, after ``warmup`` untimed calls (none for a model that ``predict`` already ran at
+    this batch size). The calls are interleaved, one per model in each round, so a machine that
+    slows down during the timing slows every model alike."""
     batch = np.random.default_rng(0).uniform(0, 255, (batch_size, image_size, image_size, 3))
     batch = batch.astype("float32")
     runs = {name: inference_function(model) for name, model in models.items()}
-    for run in runs.values():
-        for _ in range(warmup):
+    for name, run in runs.items():
+        for _ in range(0 if batch_size in _WARM.get(models[name], ()) else warmup):
             np.asarray(run(batch))
     timings = {name: [] for name in runs}
     for _ in range(calls):
