@@ -138,21 +138,16 @@ def summary_cells(results: list[dict], cost: dict, reference_cost: dict, across_
     return cells
 
 
-def family_name(column: str) -> str:
-    """A summary column's family: a column may repeat a family against another reference, as
-    ``"distilled student (vs control)"``."""
-    return column.split(" (vs ")[0]
-
-
 def answer_table(summary: dict, titles: dict[str, str]) -> str:
     """The answer table: a row per family against its own single models, a column per summary
     row in ``titles`` (``{summary row: column title}``)."""
     lines = ["| family | against | " + " | ".join(titles.values()) + " |",
              "|---|---|" + "---|" * len(titles)]
-    for column in summary["columns"]:
-        cells = summary["cells_vs_own"][column]
-        lines.append(f"| {family_name(column)} | {summary['own_single'][column]} | " + " | ".join(
-            cell_text(cells[row], row.endswith(" x")) for row in titles) + " |")
+    for column in summary["columns"]:  # a column may repeat a family: "... (vs control)"
+        cells = [cell_text(summary["cells_vs_own"][column][row], row.endswith(" x"))
+                 for row in titles]
+        lines.append(f"| {column.split(' (vs ')[0]} | {summary['own_single'][column]} | "
+                     + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
