@@ -35,6 +35,7 @@ import stand_ins
 
 from helpers import catalogue, generated_dataset
 
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 MORNING, AFTERNOON = "01,02,03,04", "05,06,07,08,09"
@@ -43,18 +44,18 @@ HEAVIEST = 4  # cells listed per notebook
 
 
 def cell_seconds(executed: Path) -> list[tuple[float, str]]:
-    """Each code cell's seconds in an executed notebook, heaviest first, with its id and first
-    line (nbclient records when each cell started and finished)."""
-    out = []
+    """Each code cell's seconds in an executed notebook, heaviest first, with the heading of
+    its section and its id (nbclient records when each cell started and finished)."""
+    out, heading = [], ""
     for cell in nbformat.read(executed, as_version=4).cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("#"):
+            heading = cell.source.splitlines()[0].lstrip("# ")
         timing = cell.get("metadata", {}).get("execution", {})
         if cell.cell_type != "code" or "shell.execute_reply" not in timing:
             continue
         begin, end = (datetime.fromisoformat(timing[key].replace("Z", "+00:00"))
                       for key in ("iopub.execute_input", "shell.execute_reply"))
-        first = next((line for line in cell.source.splitlines()
-                      if line.strip() and not line.startswith("#")), "")
-        out.append(((end - begin).total_seconds(), f"{cell.get('id')}: {first[:60]}"))
+        out.append(((end - begin).total_seconds(), f"{heading} ({cell.get('id')})"))
     return sorted(out, reverse=True)
 
 

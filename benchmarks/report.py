@@ -135,20 +135,20 @@ def afternoon(r: dict) -> list[str]:
     if len(codes) == 2:
         header.append("after / before")
     rows, cells = [], []
-    for weights, path in r["paths"].items():
-        def row(name, values):
-            ratio = [f"{values[1] / values[0]:.2f}"] if len(values) == 2 else []
-            return [f"`{weights}`", name, *(f"{v:.1f}" for v in values), *ratio]
+    def row(weights, name, values):
+        ratio = [f"{values[1] / values[0]:.2f}"] if len(values) == 2 else []
+        return [f"`{weights}`", name, *(f"{v:.1f}" for v in values), *ratio]
 
+    for weights, path in r["paths"].items():
         for name in path["notebooks"][codes[-1]]:
-            rows.append(row(f"`{name}`", [path["notebooks"][c][name]["seconds"] / 60
+            rows.append(row(weights, f"`{name}`", [path["notebooks"][c][name]["seconds"] / 60
                                           for c in codes]))
-        rows.append(row("**05-09**", [path[f"afternoon_minutes_{c}"] for c in codes]))
+        rows.append(row(weights, "**05-09**", [path[f"afternoon_minutes_{c}"] for c in codes]))
         rows.append([f"`{weights}`", "01-04 (run once)",
                      *[f"{path['morning_minutes']:.1f}"] * len(codes), *[""][:len(codes) - 1]])
-        rows.append(row("**whole series**", [path[f"series_minutes_{c}"] for c in codes]))
+        rows.append(row(weights, "**whole series**", [path[f"series_minutes_{c}"] for c in codes]))
         for c in codes:
-            heaviest = [f"`{name[:2]}` {s:.0f} s ({label.split(':')[0]})"
+            heaviest = [f"`{name[:2]}` {s:.0f} s, {label}"
                         for name, nb in path["notebooks"][c].items()
                         for s, label in nb["heaviest_cells"][:2]]
             cells.append(f"- `{weights}`, {c}: {'; '.join(heaviest)}.")
@@ -165,7 +165,8 @@ def afternoon(r: dict) -> list[str]:
             f"The `cpu` preset on a generated dataset of the real size ({r['images']:,} images), "
             f"minutes; 01-04 ran once per weight path with `{r['code'][codes[-1]]}` and both "
             f"codes read their members. Goals: {'; '.join(goals)}.", "",
-            "The two heaviest cells of each notebook (seconds, cell id):", "", *cells]
+            "The two heaviest cells of each notebook (seconds, the section's heading, cell id):",
+            "", *cells]
 
 
 def peak_memory(r: dict) -> list[str]:

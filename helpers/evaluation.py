@@ -18,6 +18,7 @@ from helpers import artifacts, plotting
 from helpers.lesson.combiners import fit_temperature
 from helpers.lesson.judging import scores
 
+
 _WARM: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # batch sizes each model ran
 
 
