@@ -13,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
-FILES = (HERE / "README.md", HERE.parent / "README.md")
+FILES = (HERE / "README.md", HERE.parent / "README.md", HERE.parent / "TEACHING.md")
 MARKED = re.compile(r"(<!-- report\.py: (\w+) -->\n)(.*?)(<!-- /report\.py -->)", re.S)
 
 
@@ -197,10 +197,49 @@ def distillation_settings(r: dict) -> list[str]:
             f"{s['image_size']} px, {r['validation_images']} validation images."]
 
 
+def afternoon_headline(r: dict) -> str:
+    after, before = r["code"]["after"], r["code"].get("before")
+    parts = []
+    for weights, path in r["paths"].items():
+        goal = r["goals_minutes"]["afternoon"][weights]
+        measured = path["afternoon_minutes_after"]
+        was = (f", {path['afternoon_minutes_before']:.1f} with `{before}`'s code in the same run"
+               if before else "")
+        parts.append(f"**{measured:.1f} min** with `ENSEMBLE_WEIGHTS={weights}` (goal {goal:.0f}: "
+                     f"{verdict(measured <= goal)}{was})")
+    return (f"The afternoon (notebooks 05-09), `cpu` preset, real-size generated data, code "
+            f"`{after}`: " + "; ".join(parts))
+
+
+def teaching_times() -> list[str]:
+    """TEACHING.md's minutes per notebook for both weight paths, from ``afternoon.json`` (the
+    code measured there: ``after``)."""
+    r = load("afternoon")
+    if not r:
+        return ["No result yet (`afternoon.json`)."]
+    titles = {"random": "with ImageNet weights (random ones in their place: the same compute)",
+              "none": "without ImageNet weights"}
+    paths = r["paths"]
+
+    def minutes(path: dict, numbers: tuple) -> str:
+        return f"{sum(row['seconds'] for name, row in path.items() if name[:2] in numbers) / 60:.1f}"
+
+    groups = [("01-04: the instructor's run before the day", ("01", "02", "03", "04"), "morning"),
+              *((f"`{name}`", (name[:2],), "after")
+                for name in next(iter(paths.values()))["notebooks"]["after"]),
+              ("07-09: the lunch-time run", ("07", "08", "09"), "after")]
+    rows = [[label, *(minutes(p["morning"] if key == "morning" else p["notebooks"]["after"],
+                              numbers) for p in paths.values())] for label, numbers, key in groups]
+    return [*table(["notebooks", *(f"minutes {titles[w]}" for w in paths)], rows), "",
+            f"Measured by `benchmarks/afternoon.py` (code `{r['code']['after']}`, the `cpu` preset, "
+            f"a generated dataset of the real size). {machine(r)}"]
+
+
 def summary() -> list[str]:
     """The main README's Performance lines: the headlines, each with its machine."""
     return [f"- {headline(r)}, on {machine(r, short=True)}." for headline, r in
-            ((smoke_headline, load("smoke_suite")), (cpu_headline, load("real_size_run"))) if r]
+            ((smoke_headline, load("smoke_suite")), (cpu_headline, load("real_size_run")),
+             (afternoon_headline, load("afternoon"))) if r]
 
 
 def one_core(r: dict) -> list[str]:
@@ -221,11 +260,11 @@ BLOCKS = {"input_pipeline": input_pipeline, "ensemble_fitting": ensemble_fitting
 
 def block(name: str) -> str:
     """The Markdown of block ``name``: a benchmark's table and its machine, or ``summary``."""
-    if name == "summary":
-        return "\n".join(summary()) + "\n"
+    if name in ("summary", "teaching_times"):
+        return "\n".join(summary() if name == "summary" else teaching_times()) + "\n"
     if name not in BLOCKS and not name.startswith("seeds_"):
         raise ValueError(f"<!-- report.py: {name} --> names no table; use one of "
-                         f"{', '.join(BLOCKS)}, seeds_<data> or summary.")
+                         f"{', '.join(BLOCKS)}, seeds_<data>, summary or teaching_times.")
     r = load(name)
     rendered = BLOCKS.get(name) or runpy.run_path(str(HERE / "seeds.py"))["markdown"]
     lines = [*rendered(r), "", machine(r)] if r else [f"No result yet (`{name}.json`)."]

@@ -21,8 +21,9 @@ def report() -> dict:
     return runpy.run_path(str(REPORT))
 
 
-@pytest.mark.parametrize("path", [ROOT / "benchmarks" / "README.md", ROOT / "README.md"],
-                         ids=["benchmarks/README.md", "README.md"])
+@pytest.mark.parametrize("path", [ROOT / "benchmarks" / "README.md", ROOT / "README.md",
+                                  ROOT / "TEACHING.md"],
+                         ids=["benchmarks/README.md", "README.md", "TEACHING.md"])
 def test_the_tables_are_the_reports(report, path):
     written = path.read_text(encoding="utf-8")
     assert report["MARKED"].search(written), f"{path.name} has no table from benchmarks/report.py"
