@@ -69,6 +69,7 @@ def corruption_table(results: dict, corruption: str) -> str:
 def signed(difference: float) -> str:
     """A difference with its sign, to three decimals; a tiny one with two significant digits,
     so that a difference told from zero never prints as ``-0.000``."""
+    difference = round(difference, 12) or 0.0  # float noise (and -0.0) prints as +0.000
     return f"{difference:+.3f}" if abs(difference) >= 5e-4 or difference == 0 else (
         f"{difference:+.1e}")
 

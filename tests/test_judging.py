@@ -165,3 +165,9 @@ def test_the_ece_of_many_resamples_at_once_equals_each_resample_alone_and_the_bi
     rows = judging.confidence_bins(labels, probs)  # share x |accuracy - confidence|, bin by bin
     assert judging.expected_calibration_error(labels, probs) == pytest.approx(
         np.sum(rows[:, 2] * np.abs(rows[:, 1] - rows[:, 0])), abs=1e-12)
+
+
+def test_an_interval_within_rounding_of_zero_is_no_difference():
+    assert judging.verdict(1.5e-7, (1e-7, 2e-7), lower_is_better=True) == "cannot tell"
+    assert judging.verdict(0.01, (0.004, 0.02), lower_is_better=True) == "worse"
+    assert judging.verdict(-2e-3, (-3e-3, -1e-3)) == "worse"

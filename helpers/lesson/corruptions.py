@@ -100,7 +100,7 @@ def corrupt(images: np.ndarray, name: str, severity: int, seed: int = 0) -> np.n
     return np.clip(np.round(result), 0, 255).astype(images.dtype)
 
 
-# ---------- notebook 07: Run every model on the clean images and on each corrupted copy
+# ---------- notebook 07: Run every model on each corrupted copy
 def probabilities_on_copies(run, images: np.ndarray, names, severities=SEVERITIES,
                             seed: int = 0) -> dict:
     """``{(corruption, severity): run(copy)}`` for every corrupted copy of ``images``, where

@@ -97,10 +97,14 @@ def paired_statistic(statistic, labels: np.ndarray, probs_a: np.ndarray, probs_b
     return float(difference(np.arange(len(labels)))[0]), (float(low), float(high))
 
 
+ROUNDING = 1e-6  # an interval within this of zero is float rounding, not a difference
+
+
 def verdict(diff: float, ci95, lower_is_better: bool = False) -> str:
-    """'better' or 'worse' only when the 95% interval excludes zero, else 'cannot tell'."""
+    """'better' or 'worse' only when the 95% interval excludes zero (by more than rounding),
+    else 'cannot tell'."""
     low, high = ci95
-    if low <= 0 <= high:
+    if low <= 0 <= high or max(abs(low), abs(high)) < ROUNDING:
         return "cannot tell"
     return "better" if (high < 0) == lower_is_better else "worse"
 
