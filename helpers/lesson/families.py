@@ -119,10 +119,14 @@ def with_dropout_on(model: keras.Model) -> keras.Model:
     return keras.Model(inputs, sampled(fixed(inputs)), name=f"{model.name}_dropout_on")
 
 
-def mc_probabilities(dropout_on: keras.Model, inputs: np.ndarray, samples: int) -> list:
+def mc_probabilities(dropout_on: keras.Model, inputs: np.ndarray, samples: int,
+                     batch_size: int = 256) -> list:
     """``samples`` predictions of a model with dropout on (or of the sampled part, given the
-    fixed part's outputs), each with its own random masks."""
-    return [np.asarray(dropout_on.predict(inputs, verbose=0)) for _ in range(samples)]
+    fixed part's outputs), each with its own random masks. ``predict_on_batch`` on slices of
+    ``batch_size`` rows: ``predict`` would build its input pipeline again for every sample."""
+    slices = [inputs[i:i + batch_size] for i in range(0, len(inputs), batch_size)]
+    return [np.concatenate([np.asarray(dropout_on.predict_on_batch(x)) for x in slices])
+            for _ in range(samples)]
 
 
 def mc_dropout_model(model: keras.Model, samples: int) -> keras.Model:
