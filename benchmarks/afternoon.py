@@ -9,8 +9,8 @@ Each code runs from its own git worktree (a checkout of its commit under ``--tar
 first through ``PYTHONPATH``), so edits made meanwhile change nothing. Per weight path: notebooks
 01-04 run once with the code of ``--after`` (both codes read the same members; the comparison is
 of 05-09), the run folder is copied, then 05-09 run with REF's code and with ``--after``'s, one
-after the other, each in its own copy. Records each notebook's seconds and its heaviest cells (nbclient's timings in the
-executed notebooks). Usage::
+after the other, each in its own copy. Records each notebook's seconds and its heaviest cells
+(nbclient's timings in the executed notebooks). The worktrees are removed at the end. Usage::
 
     python benchmarks/afternoon.py --target /tmp/afternoon [--before 6d75720] [--after HEAD]
         [--weights random none] [--out FILE]
@@ -145,6 +145,9 @@ def main() -> None:
         path["morning"] = morning["notebooks"]
         result["paths"][weights] = path
     args.out.write_text(json.dumps(result, indent=2) + "\n")
+    for path in codes.values():  # made again by a later run if it needs them
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)],
+                       check=True)
     for weights, path in result["paths"].items():
         print(weights, {k: v for k, v in path.items() if k.endswith("minutes")
                         or "_minutes_" in k})

@@ -222,7 +222,8 @@ def teaching_times() -> list[str]:
     paths = r["paths"]
 
     def minutes(path: dict, numbers: tuple) -> str:
-        return f"{sum(row['seconds'] for name, row in path.items() if name[:2] in numbers) / 60:.1f}"
+        seconds = sum(row["seconds"] for name, row in path.items() if name[:2] in numbers)
+        return f"{seconds / 60:.1f}"
 
     groups = [("01-04: the instructor's run before the day", ("01", "02", "03", "04"), "morning"),
               *((f"`{name}`", (name[:2],), "after")
@@ -231,8 +232,8 @@ def teaching_times() -> list[str]:
     rows = [[label, *(minutes(p["morning"] if key == "morning" else p["notebooks"]["after"],
                               numbers) for p in paths.values())] for label, numbers, key in groups]
     return [*table(["notebooks", *(f"minutes {titles[w]}" for w in paths)], rows), "",
-            f"Measured by `benchmarks/afternoon.py` (code `{r['code']['after']}`, the `cpu` preset, "
-            f"a generated dataset of the real size). {machine(r)}"]
+            f"Measured by `benchmarks/afternoon.py` (code `{r['code']['after']}`, the `cpu` "
+            f"preset, a generated dataset of the real size). {machine(r)}"]
 
 
 def summary() -> list[str]:
@@ -253,8 +254,9 @@ def one_core(r: dict) -> list[str]:
 
 
 BLOCKS = {"input_pipeline": input_pipeline, "ensemble_fitting": ensemble_fitting,
-          "one_core": one_core, "inference": inference, "smoke_suite": smoke_suite, "training_cost": training_cost,
-          "real_size_run": real_size_run, "stored_views": stored_views, "afternoon": afternoon,
+          "one_core": one_core, "inference": inference, "smoke_suite": smoke_suite,
+          "training_cost": training_cost, "real_size_run": real_size_run,
+          "stored_views": stored_views, "afternoon": afternoon,
           "distillation_settings": distillation_settings, "peak_memory_cpu": peak_memory}
 
 
