@@ -41,6 +41,16 @@ REPO = HERE.parent
 MORNING, AFTERNOON = "01,02,03,04", "05,06,07,08,09"
 GOALS_MINUTES = {"afternoon": {"random": 8.0, "none": 12.0}, "series": {"random": 15.0}}
 HEAVIEST = 4  # cells listed per notebook
+#: What the heavy cells of 05-09 do, by cell id (in the code measured as ``--after``). Every
+#: other cell (imports, loading, scoring, figures, saving) and each kernel's start are "the rest":
+#: what a reorganisation could still cut.
+WORK = {"training the lesson needs": ("fit-concat", "04bef3a4", "wa-fit", "feature-fit",
+                                      "e2553169", "deep-code", "snapshot-run", "one-network-run"),
+        "predicting the images the lesson scores": (
+            "check-code", "466c45b9", "6ce48e26", "78230d66", "families-store", "predict-saved",
+            "predict-shift", "student-code"),
+        "timings (latency; 05's epoch both ways)": ("3da31abf", "dd668693", "student-predict",
+                                                    "cost-run")}
 
 
 def cell_seconds(executed: Path) -> list[tuple[float, str]]:
@@ -57,6 +67,21 @@ def cell_seconds(executed: Path) -> list[tuple[float, str]]:
                       for key in ("iopub.execute_input", "shell.execute_reply"))
         out.append(((end - begin).total_seconds(), f"{heading} ({cell.get('id')})"))
     return sorted(out, reverse=True)
+
+
+def work_minutes(folder: Path, notebooks: dict) -> dict[str, float]:
+    """Minutes of the run in ``folder`` (its notebooks' seconds: ``notebooks``) by what the cells
+    do (``WORK``); "the rest" is everything else."""
+    executed = max(folder.rglob("executed/timings.json"), key=lambda p: p.stat().st_mtime).parent
+    out = dict.fromkeys(WORK, 0.0)
+    for name in notebooks:
+        for seconds, label in cell_seconds(executed / f"{name}.ipynb"):
+            cell = label.rsplit("(", 1)[-1].rstrip(")")
+            kind = next((k for k, ids in WORK.items() if cell in ids), None)
+            if kind:
+                out[kind] += seconds
+    out["the rest"] = sum(row["seconds"] for row in notebooks.values()) - sum(out.values())
+    return {kind: round(seconds / 60, 2) for kind, seconds in out.items()}
 
 
 def run_series(only: str, artifacts: Path, env: dict, code: Path) -> dict:
@@ -143,6 +168,8 @@ def main() -> None:
             path[f"series_minutes_{label}"] = round(
                 path["morning_minutes"] + path[f"afternoon_minutes_{label}"], 2)
         path["morning"] = morning["notebooks"]
+        path["work_minutes_after"] = work_minutes(target / weights / commits["after"],
+                                                  path["notebooks"]["after"])
         result["paths"][weights] = path
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     for path in codes.values():  # made again by a later run if it needs them

@@ -164,9 +164,24 @@ def afternoon(r: dict) -> list[str]:
     return [*table(header, rows), "",
             f"The `cpu` preset on a generated dataset of the real size ({r['images']:,} images), "
             f"minutes; 01-04 ran once per weight path with `{r['code'][codes[-1]]}` and both "
-            f"codes read their members. Goals: {'; '.join(goals)}.", "",
+            f"codes read their members. Goals: {'; '.join(goals)}.", "", *work(r),
             "The two heaviest cells of each notebook (seconds, the section's heading, cell id):",
             "", *cells]
+
+
+def work(r: dict) -> list[str]:
+    """Where 05-09's minutes go with the code measured (``afternoon.py``'s ``WORK``), and what
+    the work the lesson needs takes alone, against the goal."""
+    paths = {w: p["work_minutes_after"] for w, p in r["paths"].items() if "work_minutes_after" in p}
+    if not paths:
+        return []
+    kinds = list(next(iter(paths.values())))
+    rows = [[kind, *(f"{minutes[kind]:.1f}" for minutes in paths.values())] for kind in kinds]
+    needed = [f"{sum(m for k, m in minutes.items() if k != 'the rest'):.1f} min with `{w}` "
+              f"(goal {r['goals_minutes']['afternoon'][w]:.0f})" for w, minutes in paths.items()]
+    return [*table([f"05-09 with `{r['code']['after']}`, by what the cells do (minutes)",
+                    *(f"`{w}`" for w in paths)], rows), "",
+            f"Training, passes and timings alone, without the rest: {'; '.join(needed)}.", ""]
 
 
 def peak_memory(r: dict) -> list[str]:

@@ -68,6 +68,8 @@ def test_the_part_before_the_first_dropout_runs_once_and_the_split_computes_the_
     direct = model.predict(x, verbose=0)
     once = fixed.predict(x, verbose=0)
     np.testing.assert_allclose(sampled.predict(once, verbose=0), direct, atol=1e-6)
+    for sample in families.mc_probabilities(sampled, once, 2, batch_size=7):  # slices, in order
+        np.testing.assert_allclose(sample, direct, atol=1e-6)
     np.testing.assert_allclose(families.mc_dropout_model(model, 3).predict(x, verbose=0), direct,
                                atol=1e-6)
     np.testing.assert_allclose(families.with_dropout_on(model).predict(x, verbose=0), direct,
