@@ -222,8 +222,8 @@ def afternoon_headline(r: dict) -> str:
                if before else "")
         parts.append(f"**{measured:.1f} min** with `ENSEMBLE_WEIGHTS={weights}` (goal {goal:.0f}: "
                      f"{verdict(measured <= goal)}{was})")
-    return (f"The afternoon (notebooks 05-09), `cpu` preset, real-size generated data, code "
-            f"`{after}`: " + "; ".join(parts))
+    return (f"Notebooks 05-09 (what learners run on the day), `cpu` preset, real-size generated "
+            f"data, code `{after}`: " + "; ".join(parts))
 
 
 def teaching_times() -> list[str]:
