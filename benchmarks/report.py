@@ -181,7 +181,7 @@ def work(r: dict) -> list[str]:
               f"(goal {r['goals_minutes']['afternoon'][w]:.0f})" for w, minutes in paths.items()]
     return [*table([f"05-09 with `{r['code']['after']}`, by what the cells do (minutes)",
                     *(f"`{w}`" for w in paths)], rows), "",
-            f"Training, passes and timings alone, without the rest: {'; '.join(needed)}.", ""]
+            f"Training, predicting and timing alone, without the rest: {'; '.join(needed)}.", ""]
 
 
 def peak_memory(r: dict) -> list[str]:
